@@ -1,0 +1,79 @@
+/*
+ * parking.h - spin briefly, then sleep on a futex; wake only sleepers.
+ *
+ * One consumer parks on a 32-bit word; any number of producers unpark it
+ * after making work visible with a seq_cst store or read-modify-write.
+ *
+ * Why no wake-up is lost: the consumer stores ASLEEP (seq_cst), then
+ * re-checks for work with a seq_cst load; a producer publishes work with a
+ * seq_cst store/RMW, then loads the word (seq_cst). In the single total
+ * order one of the two stores comes first, so either the consumer sees the
+ * work and does not sleep, or the producer sees ASLEEP and wakes it. The
+ * exchange back to AWAKE elects one waker: at most one futex_wake per sleep,
+ * and none while the consumer is awake.
+ */
+#ifndef JT_PARKING_H
+#define JT_PARKING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "atomics/atomic_ops.h"
+#include "atomics/cacheline.h"
+#include "atomics/futex.h"
+
+enum { JT_PARK_AWAKE = 0, JT_PARK_ASLEEP = 1 };
+
+/* jt_monotonic_ns: CLOCK_MONOTONIC in nanoseconds (vDSO, no system call). */
+static inline uint64_t jt_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * jt_spin_for: spin until has_work(arg) or spin_ns elapsed (spin_ns < 0:
+ * not at all). True when work arrived.
+ */
+static inline bool jt_spin_for(int64_t spin_ns, bool (*has_work)(void *arg), void *arg)
+{
+	uint64_t deadline;
+
+	if (spin_ns < 0)
+		return false;
+	deadline = jt_monotonic_ns() + (uint64_t)spin_ns;
+	for (;;) {
+		for (int i = 0; i < 64; i++) {
+			if (has_work(arg))
+				return true;
+			jt_cpu_relax();
+		}
+		if (jt_monotonic_ns() >= deadline)
+			return false;
+	}
+}
+
+/*
+ * jt_park: sleep on `word` unless has_work(arg), whose loads must be
+ * seq_cst. Returns awake, after a wake-up, a spurious one, or none.
+ */
+static inline void jt_park(_Atomic uint32_t *word, bool (*has_work)(void *arg), void *arg)
+{
+	jt_store_seq_cst(word, JT_PARK_ASLEEP);
+	if (!has_work(arg))
+		jt_futex_wait(word, JT_PARK_ASLEEP, -1);
+	jt_store_relaxed(word, JT_PARK_AWAKE);
+}
+
+/* jt_unpark: wake the consumer if it sleeps. After a seq_cst publication. */
+static inline void jt_unpark(_Atomic uint32_t *word)
+{
+	if (jt_load_seq_cst(word) == JT_PARK_ASLEEP &&
+	    jt_xchg_seq_cst(word, JT_PARK_AWAKE) == JT_PARK_ASLEEP)
+		jt_futex_wake(word, 1);
+}
+
+#endif /* JT_PARKING_H */

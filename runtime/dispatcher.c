@@ -1,0 +1,195 @@
+/*
+ * dispatcher.c - the consumer side of the hand-off.
+ *
+ * Thread mode parks on `wake` (atomics/parking.h argues why no wake-up is
+ * lost: jt_mpsc_push's seq_cst tail exchange is the publication, and
+ * jt_mpsc_empty's seq_cst tail load the re-check). Poll mode uses the same
+ * Dekker pair with CLEAR/SIGNALLED and an eventfd write in place of the
+ * futex wake.
+ */
+#include "runtime/dispatcher.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "atomics/parking.h"
+
+enum { POLL_CLEAR = 0, POLL_SIGNALLED = 1 };
+
+#define DEFAULT_SPIN_NS 50000
+
+static _Thread_local const struct jt_dispatcher *current_dispatcher;
+
+bool jt_dispatcher_is_current(const struct jt_dispatcher *d)
+{
+	return current_dispatcher == d;
+}
+
+bool jt_dispatcher_in_any(void)
+{
+	return current_dispatcher != NULL;
+}
+
+static struct jt_work *work_of(struct jt_mpsc_node *n)
+{
+	return (struct jt_work *)((char *)n - offsetof(struct jt_work, node));
+}
+
+static bool backlog_ready(struct jt_dispatcher *d)
+{
+	return d->hooks.backlog_ready != NULL && d->hooks.backlog_ready(d->hooks.ctx);
+}
+
+static bool has_work(struct jt_dispatcher *d)
+{
+	return !jt_mpsc_empty(&d->queue) || backlog_ready(d);
+}
+
+/*
+ * Run items and backlog until `budget` units ran (0 = no limit) or, when
+ * `snap` is set, until the node that was the tail at the start has run.
+ */
+static unsigned run_some(struct jt_dispatcher *d, unsigned budget, struct jt_mpsc_node *snap)
+{
+	struct jt_mpsc_queue *q = &d->queue;
+	bool reached = snap != NULL && snap == &q->stub && q->head == &q->stub;
+	unsigned done = 0;
+
+	while (budget == 0 || done < budget) {
+		struct jt_mpsc_node *n;
+
+		if (backlog_ready(d)) {
+			done += d->hooks.backlog_run(d->hooks.ctx, budget ? budget - done : 0);
+			continue;
+		}
+		if (reached)
+			break;
+		n = jt_mpsc_pop_wait(q);
+		if (n == NULL)
+			break;
+		if (snap != NULL && (n == snap || (snap == &q->stub && q->head == &q->stub)))
+			reached = true;
+		done += work_of(n)->run(work_of(n));
+	}
+	return done;
+}
+
+static void signal_poller(struct jt_dispatcher *d)
+{
+	/* seq_cst: the Dekker pair with clear_poll_signal (file comment). */
+	if (jt_load_seq_cst(&d->wake) == POLL_CLEAR &&
+	    jt_xchg_seq_cst(&d->wake, POLL_SIGNALLED) == POLL_CLEAR)
+		(void)eventfd_write(d->efd, 1);
+}
+
+static void clear_poll_signal(struct jt_dispatcher *d)
+{
+	eventfd_t value;
+
+	if (jt_load_relaxed(&d->wake) == POLL_CLEAR)
+		return;
+	(void)eventfd_read(d->efd, &value); /* non-blocking: drains the counter */
+	jt_store_seq_cst(&d->wake, POLL_CLEAR);
+	if (has_work(d))
+		signal_poller(d);
+}
+
+void jt_dispatcher_post(struct jt_dispatcher *d, struct jt_work *w)
+{
+	jt_mpsc_push(&d->queue, &w->node);
+	if (d->poll_mode) {
+		signal_poller(d);
+		return;
+	}
+	jt_unpark(&d->wake);
+}
+
+/* Thread mode: something queued, or asked to stop (seq_cst loads). */
+static bool thread_has_work(void *arg)
+{
+	struct jt_dispatcher *d = arg;
+
+	return !jt_mpsc_empty(&d->queue) || jt_load_seq_cst(&d->stop);
+}
+
+static void *dispatcher_main(void *arg)
+{
+	struct jt_dispatcher *d = arg;
+
+	current_dispatcher = d;
+	for (;;) {
+		run_some(d, 0, NULL);
+		if (!jt_mpsc_empty(&d->queue))
+			continue;
+		if (jt_load_seq_cst(&d->stop))
+			break;
+		if (jt_spin_for(d->spin_ns, thread_has_work, d))
+			continue;
+		if (d->hooks.idle != NULL)
+			d->hooks.idle(d->hooks.ctx);
+		jt_park(&d->wake, thread_has_work, d);
+	}
+	if (d->hooks.idle != NULL)
+		d->hooks.idle(d->hooks.ctx);
+	current_dispatcher = NULL;
+	return NULL;
+}
+
+int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns,
+			const struct jt_dispatcher_hooks *hooks)
+{
+	int err;
+
+	jt_mpsc_init(&d->queue);
+	jt_store_relaxed(&d->wake, 0);
+	jt_store_relaxed(&d->polling, 0);
+	jt_store_relaxed(&d->stop, false);
+	d->poll_mode = poll_mode;
+	d->spin_ns = spin_ns == 0 ? DEFAULT_SPIN_NS : spin_ns;
+	d->hooks = *hooks;
+	d->efd = -1;
+	if (poll_mode) {
+		d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		return d->efd < 0 ? -errno : 0;
+	}
+	err = pthread_create(&d->thread, NULL, dispatcher_main, d);
+	if (err != 0)
+		return -err;
+	pthread_setname_np(d->thread, "jt-dispatch");
+	return 0;
+}
+
+void jt_dispatcher_stop(struct jt_dispatcher *d)
+{
+	if (d->poll_mode) {
+		close(d->efd);
+		return;
+	}
+	jt_store_seq_cst(&d->stop, true);
+	jt_unpark(&d->wake);
+	pthread_join(d->thread, NULL);
+}
+
+int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max)
+{
+	const struct jt_dispatcher *outer = current_dispatcher;
+	uint32_t idle = 0;
+	unsigned done;
+
+	/* acquire: pairs with the release store below, so that one poller's
+	 * effects are visible to the next. */
+	if (!jt_cas_acq_rel(&d->polling, &idle, 1))
+		return -EBUSY;
+	current_dispatcher = d;
+	done = run_some(d, max, max == 0 ? jt_load_acquire(&d->queue.tail) : NULL);
+	if (!has_work(d)) {
+		if (d->hooks.idle != NULL)
+			d->hooks.idle(d->hooks.ctx);
+		clear_poll_signal(d);
+	}
+	current_dispatcher = outer;
+	jt_store_release(&d->polling, 0);
+	return (int)done;
+}

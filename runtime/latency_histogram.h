@@ -1,0 +1,36 @@
+/*
+ * latency_histogram.h - log-linear histogram of durations in ticks.
+ *
+ * One writer (the dispatcher) records; any thread reads quantiles. Buckets
+ * are exact below 16 ticks, then 8 sub-buckets per power of two (12.5%
+ * resolution). Counters are atomics written with relaxed load + store
+ * (single writer, no read-modify-write) and read relaxed: a reader sees
+ * each counter whole, not all of them at one instant.
+ */
+#ifndef JT_LATENCY_HISTOGRAM_H
+#define JT_LATENCY_HISTOGRAM_H
+
+#include <stdint.h>
+
+#define JT_HIST_BUCKETS 512
+
+struct jt_latency_histogram {
+	_Atomic uint64_t count[JT_HIST_BUCKETS];
+	_Atomic uint64_t max;
+};
+
+void jt_latency_histogram_init(struct jt_latency_histogram *h);
+
+/* jt_latency_histogram_record: the single writer adds one sample. */
+void jt_latency_histogram_record(struct jt_latency_histogram *h, uint64_t ticks);
+
+/*
+ * jt_latency_histogram_quantile: the sample at quantile q (0 < q <= 1), as
+ * the upper bound of its bucket (never above max); 0 when empty.
+ */
+uint64_t jt_latency_histogram_quantile(const struct jt_latency_histogram *h, double q);
+
+/* jt_latency_histogram_max: the largest sample recorded. */
+uint64_t jt_latency_histogram_max(const struct jt_latency_histogram *h);
+
+#endif /* JT_LATENCY_HISTOGRAM_H */

@@ -1,0 +1,83 @@
+/*
+ * mpsc_queue.h - intrusive multi-producer single-consumer queue (Vyukov).
+ *
+ * Producers: wait-free, one exchange and one store, any number of threads,
+ *            no registration. A node may be pushed again once popped
+ *            (jt_mpsc_push re-initialises it).
+ * Consumer:  one thread at a time (the caller serialises). Lock-free except
+ *            for one window: a producer that has swung the tail but not yet
+ *            linked its node. The consumer then sees JT_MPSC_BUSY and spins
+ *            (then yields) in jt_mpsc_pop_wait; it never sleeps on a timer.
+ *
+ * Ordering: everything a producer wrote before jt_mpsc_push is visible to
+ * the consumer after the pop that returns that node (push's release store
+ * of the link pairs with pop's acquire load of it).
+ */
+#ifndef JT_MPSC_QUEUE_H
+#define JT_MPSC_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "atomics/atomic_ops.h"
+#include "atomics/cacheline.h"
+
+struct jt_mpsc_node {
+	struct jt_mpsc_node *_Atomic next;
+};
+
+struct jt_mpsc_queue {
+	/* Producers' line: every push exchanges it. */
+	jt_cacheline_aligned struct jt_mpsc_node *_Atomic tail;
+	/* Consumer's line. */
+	jt_cacheline_aligned struct jt_mpsc_node *head;
+	struct jt_mpsc_node stub;
+};
+
+/* Returned by jt_mpsc_pop while a producer is between its two steps. */
+#define JT_MPSC_BUSY ((struct jt_mpsc_node *)1)
+
+void jt_mpsc_init(struct jt_mpsc_queue *q);
+
+/*
+ * jt_mpsc_push: append `n`. Any thread. Sequentially consistent on the tail
+ * exchange, so that a following seq_cst load of a sleep flag and the
+ * consumer's seq_cst store of that flag followed by jt_mpsc_empty form a
+ * Dekker pair: either the consumer sees the node or the producer sees the
+ * consumer asleep.
+ */
+static inline void jt_mpsc_push(struct jt_mpsc_queue *q, struct jt_mpsc_node *n)
+{
+	struct jt_mpsc_node *prev;
+
+	jt_store_relaxed(&n->next, NULL);
+	prev = jt_xchg_seq_cst(&q->tail, n);
+	/* Pairs with the acquire loads of `next` in jt_mpsc_pop. */
+	jt_store_release(&prev->next, n);
+}
+
+/*
+ * jt_mpsc_pop: the oldest node, NULL when empty, or JT_MPSC_BUSY when a push
+ * is half done. Consumer only.
+ */
+struct jt_mpsc_node *jt_mpsc_pop(struct jt_mpsc_queue *q);
+
+/* jt_mpsc_pop_wait: as jt_mpsc_pop, but waits out JT_MPSC_BUSY. */
+struct jt_mpsc_node *jt_mpsc_pop_wait(struct jt_mpsc_queue *q);
+
+/*
+ * jt_mpsc_peek: the oldest node without removing it, NULL when empty or a
+ * push is half done. Consumer only.
+ */
+struct jt_mpsc_node *jt_mpsc_peek(struct jt_mpsc_queue *q);
+
+/*
+ * jt_mpsc_empty: true when no node is queued, not even half pushed.
+ * Consumer only; seq_cst load of the tail (see jt_mpsc_push).
+ */
+static inline bool jt_mpsc_empty(struct jt_mpsc_queue *q)
+{
+	return q->head == &q->stub && jt_load_seq_cst(&q->tail) == &q->stub;
+}
+
+#endif /* JT_MPSC_QUEUE_H */

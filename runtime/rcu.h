@@ -1,0 +1,90 @@
+/*
+ * rcu.h - the one place that includes liburcu.
+ *
+ * Flavour: urcu-bp ("bulletproof"). Any thread may enter a read-side
+ * section without registering, which is what the completion path needs:
+ * completers are arbitrary user threads. With sys_membarrier a read section
+ * costs two thread-local stores and compiler barriers.
+ *
+ * ThreadSanitizer cannot see liburcu's synchronisation (inline asm and
+ * volatile accesses). Under __SANITIZE_THREAD__ the wrappers state it:
+ * every read-unlock releases a common sync object, and every grace period
+ * and every call_rcu callback acquires it. That is exactly RCU's guarantee:
+ * each read section that could see an object happens before its
+ * reclamation. liburcu's LGPL inline fast paths are used only outside TSan
+ * builds.
+ */
+#ifndef JT_RCU_H
+#define JT_RCU_H
+
+#if defined(__SANITIZE_THREAD__)
+#define JT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define JT_TSAN 1
+#endif
+#endif
+
+#ifndef JT_TSAN
+#define _LGPL_SOURCE
+#endif
+#include <urcu-bp.h>
+
+#ifdef JT_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+extern char jt_rcu_tsan_sync;
+#define jt_tsan_acquire(p) __tsan_acquire(p)
+#define jt_tsan_release(p) __tsan_release(p)
+#else
+#define jt_tsan_acquire(p) ((void)0)
+#define jt_tsan_release(p) ((void)0)
+#endif
+
+/* A deferred call: embed it in the object that jt_rcu_defer frees. */
+struct jt_rcu_deferred {
+	struct rcu_head head;
+	void (*fn)(struct jt_rcu_deferred *d);
+};
+
+/* jt_rcu_read_lock: enter a read-side section. Any thread; nests. */
+static inline void jt_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+/* jt_rcu_read_unlock: leave it (release for TSan). */
+static inline void jt_rcu_read_unlock(void)
+{
+#ifdef JT_TSAN
+	__tsan_release(&jt_rcu_tsan_sync);
+#endif
+	rcu_read_unlock();
+}
+
+/* jt_rcu_read_ongoing: true inside a read-side section on this thread. */
+static inline int jt_rcu_read_ongoing(void)
+{
+	return rcu_read_ongoing();
+}
+
+/*
+ * jt_rcu_synchronize: wait until every read section that began before the
+ * call has ended. Not inside a read section.
+ */
+void jt_rcu_synchronize(void);
+
+/*
+ * jt_rcu_defer: run fn(d) on liburcu's call_rcu thread after a grace period.
+ * Never blocks; fn runs ~10 ms later: for freeing memory only. Everything
+ * the caller wrote before the call is visible to fn.
+ */
+void jt_rcu_defer(struct jt_rcu_deferred *d, void (*fn)(struct jt_rcu_deferred *d));
+
+/*
+ * jt_rcu_barrier: wait until every jt_rcu_defer callback queued so far has
+ * run. Not inside a read section nor from such a callback.
+ */
+void jt_rcu_barrier(void);
+
+#endif /* JT_RCU_H */

@@ -1,0 +1,88 @@
+/*
+ * registry.c - sharded RCU lists.
+ */
+#include "runtime/registry.h"
+
+#include <limits.h>
+
+#include "atomics/atomic_ops.h"
+
+static _Atomic unsigned next_thread_shard;
+static _Thread_local unsigned thread_shard = UINT_MAX;
+
+static unsigned this_thread_shard(void)
+{
+	if (thread_shard == UINT_MAX)
+		thread_shard = jt_fetch_add_relaxed(&next_thread_shard, 1) % JT_REGISTRY_SHARDS;
+	return thread_shard;
+}
+
+void jt_registry_init(struct jt_registry *r)
+{
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
+		struct jt_registry_shard *s = &r->shards[i];
+
+		pthread_mutex_init(&s->lock, NULL);
+		jt_store_relaxed(&s->head.next, &s->head);
+		s->head.prev = &s->head;
+		s->head.shard = i;
+		s->added = 0;
+	}
+}
+
+void jt_registry_fini(struct jt_registry *r)
+{
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++)
+		pthread_mutex_destroy(&r->shards[i].lock);
+}
+
+uint64_t jt_registry_add(struct jt_registry *r, struct jt_registry_node *n)
+{
+	unsigned shard = this_thread_shard();
+	struct jt_registry_shard *s = &r->shards[shard];
+	uint64_t ordinal;
+
+	n->shard = shard;
+	pthread_mutex_lock(&s->lock);
+	ordinal = ++s->added;
+	n->prev = s->head.prev;
+	jt_store_relaxed(&n->next, &s->head);
+	/* Publish: pairs with the acquire loads in jt_registry_foreach. */
+	jt_store_release(&n->prev->next, n);
+	s->head.prev = n;
+	pthread_mutex_unlock(&s->lock);
+	return ordinal * JT_REGISTRY_SHARDS + shard;
+}
+
+void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n)
+{
+	struct jt_registry_shard *s = &r->shards[n->shard];
+	struct jt_registry_node *next;
+
+	pthread_mutex_lock(&s->lock);
+	next = jt_load_relaxed(&n->next);
+	/* `next` was published by its own add; release keeps the chain a
+	 * reader may follow from `prev` consistent (pairs with foreach). */
+	jt_store_release(&n->prev->next, next);
+	next->prev = n->prev;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int jt_registry_foreach(struct jt_registry *r, int (*fn)(struct jt_registry_node *n, void *arg),
+			void *arg)
+{
+	int visited = 0;
+
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
+		struct jt_registry_node *head = &r->shards[i].head;
+		struct jt_registry_node *n;
+
+		/* Pairs with the release stores in add and remove. */
+		for (n = jt_load_acquire(&head->next); n != head; n = jt_load_acquire(&n->next)) {
+			visited++;
+			if (fn(n, arg) != 0)
+				return visited;
+		}
+	}
+	return visited;
+}

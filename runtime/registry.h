@@ -1,0 +1,61 @@
+/*
+ * registry.h - the live-object registry: RCU-protected intrusive lists.
+ *
+ * Writers (add, remove) serialise per shard on a mutex that guards a few
+ * pointer stores and never a callback; a builder thread always uses the same
+ * shard, so builders on different threads rarely meet. Readers (foreach)
+ * take no lock: they walk inside an RCU read-side section and never block a
+ * writer. A removed node stays readable (its `next` intact) until the
+ * caller frees it after a grace period.
+ *
+ * Ordering: add publishes the node with a release store of the link that
+ * makes it reachable; readers load links with acquire, so everything written
+ * to the object before jt_registry_add is visible to a reader that finds it.
+ */
+#ifndef JT_REGISTRY_H
+#define JT_REGISTRY_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "atomics/cacheline.h"
+
+#define JT_REGISTRY_SHARDS 16
+
+struct jt_registry_node {
+	struct jt_registry_node *_Atomic next; /* readers follow it */
+	struct jt_registry_node *prev;         /* shard writers only */
+	unsigned shard;
+};
+
+struct jt_registry_shard {
+	jt_cacheline_aligned pthread_mutex_t lock;
+	struct jt_registry_node head; /* circular list sentinel */
+	uint64_t added;               /* under lock */
+};
+
+struct jt_registry {
+	struct jt_registry_shard shards[JT_REGISTRY_SHARDS];
+};
+
+void jt_registry_init(struct jt_registry *r);
+void jt_registry_fini(struct jt_registry *r);
+
+/*
+ * jt_registry_add: link `n` into the calling thread's shard. Any thread.
+ * Returns an id unique within the registry (never 0).
+ */
+uint64_t jt_registry_add(struct jt_registry *r, struct jt_registry_node *n);
+
+/* jt_registry_remove: unlink `n`. Any thread. Free it after a grace period. */
+void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n);
+
+/*
+ * jt_registry_foreach: call fn(n, arg) for each linked node until fn returns
+ * non-zero. The caller holds an RCU read-side section. Returns how many
+ * nodes fn was called for.
+ */
+int jt_registry_foreach(struct jt_registry *r, int (*fn)(struct jt_registry_node *n, void *arg),
+			void *arg);
+
+#endif /* JT_REGISTRY_H */

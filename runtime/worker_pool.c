@@ -1,0 +1,97 @@
+/*
+ * worker_pool.c - the built-in workers.
+ */
+#include "runtime/worker_pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "atomics/parking.h"
+
+#define WORKER_SPIN_NS 20000
+
+static _Thread_local unsigned submit_cursor;
+
+static bool worker_has_work(void *arg)
+{
+	struct jt_worker *w = arg;
+
+	return !jt_mpsc_empty(&w->queue) || jt_load_seq_cst(&w->stop);
+}
+
+static void *worker_main(void *arg)
+{
+	struct jt_worker *w = arg;
+
+	for (;;) {
+		struct jt_mpsc_node *n = jt_mpsc_pop_wait(&w->queue);
+
+		if (n != NULL) {
+			struct jt_work *item = (struct jt_work *)n;
+
+			item->run(item);
+			continue;
+		}
+		if (jt_load_seq_cst(&w->stop))
+			return NULL;
+		if (!jt_spin_for(WORKER_SPIN_NS, worker_has_work, w))
+			jt_park(&w->wake, worker_has_work, w);
+	}
+}
+
+static void stop_workers(struct jt_worker_pool *p, unsigned started)
+{
+	for (unsigned i = 0; i < started; i++) {
+		jt_store_seq_cst(&p->workers[i].stop, true);
+		jt_unpark(&p->workers[i].wake);
+	}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(p->workers[i].thread, NULL);
+	jt_alloc_put(p->alloc, p->workers, sizeof(*p->workers) * p->count);
+	p->workers = NULL;
+}
+
+int jt_worker_pool_start(struct jt_worker_pool *p, unsigned count, const struct jt_alloc *alloc)
+{
+	p->count = count;
+	p->alloc = alloc;
+	p->workers = NULL;
+	if (count == 0)
+		return 0;
+	p->workers = jt_alloc_get(alloc, sizeof(*p->workers) * count);
+	if (p->workers == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < count; i++) {
+		struct jt_worker *w = &p->workers[i];
+		char name[16];
+		int err;
+
+		jt_mpsc_init(&w->queue);
+		jt_store_relaxed(&w->wake, JT_PARK_AWAKE);
+		jt_store_relaxed(&w->stop, false);
+		w->index = i;
+		err = pthread_create(&w->thread, NULL, worker_main, w);
+		if (err != 0) {
+			stop_workers(p, i);
+			return -err;
+		}
+		snprintf(name, sizeof(name), "jt-worker-%u", i % 10000u);
+		pthread_setname_np(w->thread, name);
+	}
+	return 0;
+}
+
+void jt_worker_pool_stop(struct jt_worker_pool *p)
+{
+	if (p->workers != NULL)
+		stop_workers(p, p->count);
+}
+
+void jt_worker_pool_submit(struct jt_worker_pool *p, struct jt_work *item)
+{
+	struct jt_worker *w = &p->workers[submit_cursor++ % p->count];
+
+	/* The push's seq_cst tail exchange publishes; see atomics/parking.h. */
+	jt_mpsc_push(&w->queue, &item->node);
+	jt_unpark(&w->wake);
+}

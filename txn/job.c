@@ -1,0 +1,141 @@
+/*
+ * job.c - arming and completing jobs: the completion path.
+ *
+ * jt_job_complete is the hot path: one compare-and-swap on the job's state
+ * (catches a second completion), one fetch_sub on the txn's pending count,
+ * and a status compare-and-swap only when ret != 0. No lock, no allocation,
+ * no system call unless the dispatcher sleeps (txn.c argues correctness).
+ */
+#include <errno.h>
+
+#include "txn/txn_internal.h"
+
+static void count_misuse(jt_job *j)
+{
+	jt_fetch_add_relaxed(&j->txn->rt->misuse, 1);
+}
+
+int jt_job_arm(jt_job *j)
+{
+	jt_txn *t;
+	uint32_t idle = JOB_IDLE;
+
+	if (j == NULL)
+		return -EINVAL;
+	t = j->txn;
+	if (jt_load_relaxed(&t->flags) & TXN_SEALED) {
+		count_misuse(j);
+		return -EINVAL;
+	}
+	/* relaxed: the builder alone arms; the user's own hand-over of `j`
+	 * to a completer orders this before the completion. */
+	if (!jt_cas_relaxed(&j->state, &idle, JOB_ARMED)) {
+		count_misuse(j);
+		return -EALREADY;
+	}
+	t->armed++;
+	/* relaxed: the builder's hold keeps pending >= 1 here, so no
+	 * decrement can reach 0 before this increment. */
+	jt_fetch_add_relaxed(&t->pending, 1);
+	return 0;
+}
+
+/* The common tail: the state CAS was won; record ret and count down. */
+static void job_finish(jt_job *j, int ret)
+{
+	jt_txn *t = j->txn;
+
+	j->ret = ret;
+	if (ret != 0 && txn_record_failure(t, ret, false))
+		return; /* our unit now belongs to the cancel request */
+	txn_put(t);
+}
+
+/* ARMED -> COMPLETED, or the error for a job in another state. */
+static int job_claim(jt_job *j)
+{
+	uint32_t expected = JOB_ARMED;
+
+	/* relaxed: only decides who completes; the pending fetch_sub that
+	 * follows carries the ordering. */
+	if (jt_cas_relaxed(&j->state, &expected, JOB_COMPLETED))
+		return 0;
+	count_misuse(j);
+	return expected == JOB_IDLE ? -EINVAL : -EALREADY;
+}
+
+int jt_job_complete(jt_job *j, int ret)
+{
+	int err;
+
+	if (j == NULL)
+		return -EINVAL;
+	err = job_claim(j);
+	if (err != 0)
+		return err;
+	job_finish(j, ret);
+	return 0;
+}
+
+static void wrapped_complete(void *opaque, int ret)
+{
+	jt_job *j = opaque;
+
+	if (job_claim(j) != 0)
+		return;
+	if (j->u.wrap.cb != NULL)
+		j->u.wrap.cb(j->u.wrap.cb_opaque, ret);
+	job_finish(j, ret);
+}
+
+int jt_job_wrap(jt_job *j, jt_complete_fn *cb, void *cb_opaque, jt_complete_fn **new_cb,
+		void **new_opaque)
+{
+	int err;
+
+	if (j == NULL || new_cb == NULL || new_opaque == NULL)
+		return -EINVAL;
+	err = jt_job_arm(j);
+	if (err != 0)
+		return err;
+	j->u.wrap.cb = cb;
+	j->u.wrap.cb_opaque = cb_opaque;
+	*new_cb = wrapped_complete;
+	*new_opaque = j;
+	return 0;
+}
+
+static unsigned run_submitted(struct jt_work *w)
+{
+	jt_job *j = (jt_job *)((char *)w - offsetof(jt_job, u.submit.work));
+
+	jt_job_complete(j, j->u.submit.fn(j, j->u.submit.arg));
+	return 1;
+}
+
+int jt_job_submit(jt_job *j, int (*fn)(jt_job *j, void *arg), void *arg)
+{
+	int err;
+
+	if (j == NULL || fn == NULL)
+		return -EINVAL;
+	if (j->txn->rt->pool.count == 0)
+		return -ENOTSUP;
+	err = jt_job_arm(j);
+	if (err != 0)
+		return err;
+	j->u.submit.fn = fn;
+	j->u.submit.arg = arg;
+	j->u.submit.work.run = run_submitted;
+	jt_worker_pool_submit(&j->txn->rt->pool, &j->u.submit.work);
+	return 0;
+}
+
+bool jt_job_cancelled(const jt_job *j)
+{
+	if (j == NULL)
+		return false;
+	/* acquire: pairs with the FAILING fetch_or, so the status that made
+	 * the txn fail is visible to the caller. */
+	return (jt_load_acquire(&j->txn->flags) & TXN_FAILING) != 0;
+}

@@ -1,0 +1,187 @@
+/*
+ * retire.c - the dispatcher's side: cancel delivery, retirement in ready or
+ * commit order, and reclamation after a grace period.
+ *
+ * Everything here runs on the dispatcher (its thread, or the thread inside
+ * jt_runtime_poll), one item at a time, with no internal lock held while a
+ * user callback runs. Reclamation is batched: retired txns wait in a limbo
+ * list and go to call_rcu in groups, one grace period per batch.
+ */
+#include "txn/txn_internal.h"
+
+#define LIMBO_BATCH 64
+
+static jt_txn *txn_of_work(struct jt_work *w)
+{
+	return (jt_txn *)((char *)w - offsetof(jt_txn, work));
+}
+
+static jt_txn *txn_of_order_node(struct jt_mpsc_node *n)
+{
+	return (jt_txn *)((char *)n - offsetof(jt_txn, order_node));
+}
+
+static void deliver_cancels(jt_txn *t)
+{
+	jt_runtime *rt = t->rt;
+	struct member_chunk *c;
+	jt_job *j;
+	uint64_t requested = 0;
+
+	for_each_member(t, c, j)
+	{
+		/* acquire: pairs with nothing in particular; a job that
+		 * completes right after this load still gets its cancel,
+		 * which the contract allows (never after its done). */
+		if (jt_load_acquire(&j->state) != JOB_ARMED)
+			continue;
+		requested++;
+		if (j->ops != NULL && j->ops->cancel != NULL)
+			j->ops->cancel(j->opaque);
+	}
+	counter_add(&rt->counters.cancels, requested);
+}
+
+static void reclaim_batch(struct jt_rcu_deferred *d)
+{
+	jt_txn *t = (jt_txn *)((char *)d - offsetof(jt_txn, reclaim));
+
+	while (t != NULL) {
+		jt_txn *next = t->limbo_next;
+
+		txn_free(t);
+		t = next;
+	}
+}
+
+static void limbo_flush(jt_runtime *rt)
+{
+	if (rt->limbo == NULL)
+		return;
+	jt_rcu_defer(&rt->limbo->reclaim, reclaim_batch);
+	rt->limbo = NULL;
+	rt->limbo_count = 0;
+}
+
+static void finish_waiter(jt_txn *t, int status)
+{
+	struct commit_waiter *w = t->waiter;
+
+	if (w == NULL)
+		return;
+	w->status = status;
+	/* seq_cst: the Dekker pair with rt_wait; also releases w->status to
+	 * the waiter's seq_cst load of `done`. */
+	jt_store_seq_cst(&w->done, 1);
+}
+
+static void drop_waiter(jt_runtime *rt, struct commit_waiter *w)
+{
+	/* acq_rel: the last of the waiter and the dispatcher frees it. */
+	if (w != NULL && jt_fetch_sub_acq_rel(&w->refs, 1) == 1)
+		jt_alloc_put(&rt->alloc, w, sizeof(*w));
+}
+
+/* Run every callback of `t` and take it out of the live set. */
+static void txn_retire(jt_txn *t)
+{
+	jt_runtime *rt = t->rt;
+	int status = jt_load_relaxed(&t->status);
+	struct commit_waiter *waiter = t->waiter;
+	struct member_chunk *c;
+	jt_job *j;
+	uint64_t failed_jobs = 0;
+
+	jt_store_relaxed(&t->phase, JT_TXN_RETIRING);
+	jt_latency_histogram_record(&rt->latency, jt_clock_ticks() - t->ready_ticks);
+	for_each_member(t, c, j)
+	{
+		int ret = jt_load_relaxed(&j->state) == JOB_COMPLETED ? j->ret : 0;
+
+		failed_jobs += ret != 0;
+		if (j->ops != NULL && j->ops->done != NULL)
+			j->ops->done(j->opaque, ret, status);
+	}
+	if (t->done != NULL)
+		t->done(t->done_opaque, status);
+	for_each_member(t, c, j)
+	{
+		if (j->ops != NULL && j->ops->destroy != NULL)
+			j->ops->destroy(j->opaque);
+	}
+	jt_registry_remove(&rt->registry, &t->reg);
+	counter_add(&rt->counters.jobs_completed, t->armed);
+	counter_add(&rt->counters.jobs_failed, failed_jobs);
+	counter_add(&rt->counters.failed, status != 0);
+	if (rt->max_inflight != 0)
+		jt_fetch_sub_seq_cst(&rt->inflight, 1); /* Dekker pair: rt_wait */
+	finish_waiter(t, status);
+	/* seq_cst: the Dekker pair with rt_wait (wait.c). */
+	jt_store_seq_cst(&rt->retired, jt_load_relaxed(&rt->retired) + 1);
+	rt_signal_waiters(rt);
+	drop_waiter(rt, waiter);
+
+	t->limbo_next = rt->limbo;
+	rt->limbo = t;
+	if (++rt->limbo_count >= LIMBO_BATCH)
+		limbo_flush(rt);
+}
+
+/* `t` has no pending unit left: retire now, or in commit order. */
+static unsigned txn_ready(jt_txn *t)
+{
+	if (t->rt->flags & JT_RUNTIME_ORDERED) {
+		t->ready = true; /* txn_backlog_run retires it in turn */
+		return 0;
+	}
+	txn_retire(t);
+	return 1;
+}
+
+unsigned txn_dispatch(struct jt_work *w)
+{
+	jt_txn *t = txn_of_work(w);
+
+	/* acquire: pairs with the FAILING/SEALED fetch_or of the poster. */
+	if ((jt_load_acquire(&t->flags) & TXN_FAILING) && !jt_load_relaxed(&t->cancel_delivered)) {
+		jt_store_relaxed(&t->cancel_delivered, true);
+		deliver_cancels(t);
+		/* Drop the unit the cancel request carried (txn.c, point 4). */
+		if (jt_fetch_sub_acq_rel(&t->pending, 1) != 1)
+			return 0;
+		t->ready_ticks = jt_clock_ticks();
+	}
+	return txn_ready(t);
+}
+
+bool txn_backlog_ready(void *arg)
+{
+	jt_runtime *rt = arg;
+	struct jt_mpsc_node *n;
+
+	if (!(rt->flags & JT_RUNTIME_ORDERED))
+		return false;
+	n = jt_mpsc_peek(&rt->order_queue);
+	return n != NULL && txn_of_order_node(n)->ready;
+}
+
+unsigned txn_backlog_run(void *arg, unsigned budget)
+{
+	jt_runtime *rt = arg;
+	unsigned done = 0;
+
+	while ((budget == 0 || done < budget) && txn_backlog_ready(rt)) {
+		/* The head is linked: popping it waits at most for the
+		 * producer that is linking the node behind it. */
+		jt_txn *t = txn_of_order_node(jt_mpsc_pop_wait(&rt->order_queue));
+
+		txn_retire(t);
+		done++;
+	}
+	return done;
+}
+
+void txn_dispatcher_idle(void *arg)
+{
+	limbo_flush(arg);
+}

@@ -1,0 +1,246 @@
+/*
+ * runtime_api.c - jt_runtime_*: creation, shutdown, draining, poll mode,
+ * statistics and introspection.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "txn/txn_internal.h"
+
+#define MAX_WORKERS 1024
+#define KNOWN_RUNTIME_FLAGS (JT_RUNTIME_POLL | JT_RUNTIME_ORDERED)
+
+void jt_runtime_opts_init(struct jt_runtime_opts *o)
+{
+	if (o == NULL)
+		return;
+	memset(o, 0, sizeof(*o));
+}
+
+static int check_opts(const struct jt_runtime_opts *o)
+{
+	if ((o->flags & ~KNOWN_RUNTIME_FLAGS) != 0 || o->workers > MAX_WORKERS)
+		return -EINVAL;
+	if (o->allocator != NULL && (o->allocator->alloc == NULL || o->allocator->free == NULL))
+		return -EINVAL;
+	return 0;
+}
+
+static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
+{
+	rt->flags = o->flags;
+	rt->max_inflight = o->max_inflight;
+	jt_clock_calib_init(&rt->clock);
+	jt_registry_init(&rt->registry);
+	jt_latency_histogram_init(&rt->latency);
+	jt_mpsc_init(&rt->order_queue);
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
+		jt_store_relaxed(&rt->builders[i].begun, 0);
+		jt_store_relaxed(&rt->builders[i].committed, 0);
+		jt_store_relaxed(&rt->builders[i].jobs_armed, 0);
+	}
+	jt_store_relaxed(&rt->inflight, 0);
+	jt_store_relaxed(&rt->misuse, 0);
+	jt_store_relaxed(&rt->retired, 0);
+	jt_store_relaxed(&rt->counters.failed, 0);
+	jt_store_relaxed(&rt->counters.jobs_completed, 0);
+	jt_store_relaxed(&rt->counters.jobs_failed, 0);
+	jt_store_relaxed(&rt->counters.cancels, 0);
+	rt->limbo = NULL;
+	rt->limbo_count = 0;
+	jt_store_relaxed(&rt->retire_epoch, 0);
+	jt_store_relaxed(&rt->epoch_waiters, 0);
+}
+
+int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
+{
+	struct jt_runtime_opts opts;
+	struct jt_dispatcher_hooks hooks;
+	struct jt_alloc alloc;
+	jt_runtime *rt;
+	int err;
+
+	if (out == NULL)
+		return -EINVAL;
+	jt_runtime_opts_init(&opts);
+	if (o != NULL)
+		opts = *o;
+	err = check_opts(&opts);
+	if (err != 0)
+		return err;
+	jt_alloc_init(&alloc, opts.allocator);
+	rt = jt_alloc_get_aligned(&alloc, sizeof(*rt));
+	if (rt == NULL)
+		return -ENOMEM;
+	rt->alloc = alloc;
+	runtime_init_fields(rt, &opts);
+	err = jt_worker_pool_start(&rt->pool, opts.workers, &rt->alloc);
+	if (err != 0)
+		goto fail_pool;
+	hooks = (struct jt_dispatcher_hooks){
+		.ctx = rt,
+		.backlog_run = txn_backlog_run,
+		.backlog_ready = txn_backlog_ready,
+		.idle = txn_dispatcher_idle,
+	};
+	err = jt_dispatcher_start(&rt->disp, (opts.flags & JT_RUNTIME_POLL) != 0,
+				  opts.dispatch_spin_ns, &hooks);
+	if (err != 0)
+		goto fail_dispatcher;
+	*out = rt;
+	return 0;
+
+fail_dispatcher:
+	jt_worker_pool_stop(&rt->pool);
+fail_pool:
+	jt_registry_fini(&rt->registry);
+	jt_alloc_put_aligned(&alloc, rt, sizeof(*rt));
+	return err;
+}
+
+static bool all_retired(jt_runtime *rt, void *arg)
+{
+	/* retired first: committed >= retired at every instant, so equal
+	 * values mean none in flight at the time committed was read. */
+	uint64_t retired = jt_load_seq_cst(&rt->retired);
+
+	(void)arg;
+	return retired == rt_committed(rt);
+}
+
+/* A callback of this runtime, or an RCU read section (a grace period
+ * would wait for ourselves). */
+static bool would_deadlock(jt_runtime *rt)
+{
+	return jt_dispatcher_is_current(&rt->disp);
+}
+
+int jt_runtime_destroy(jt_runtime *rt)
+{
+	struct jt_alloc alloc;
+
+	if (rt == NULL)
+		return -EINVAL;
+	if (would_deadlock(rt) || jt_rcu_read_ongoing())
+		return -EDEADLK;
+	if (rt_begun(rt) != rt_committed(rt))
+		return -EBUSY;
+	rt_wait(rt, all_retired, NULL, -1);
+	jt_dispatcher_stop(&rt->disp);
+	jt_worker_pool_stop(&rt->pool);
+	txn_dispatcher_idle(rt); /* flush what poll mode left in limbo */
+	/* Completers still returning from a hand-off hold read sections;
+	 * then every deferred free must have run before the allocator goes. */
+	jt_rcu_synchronize();
+	jt_rcu_barrier();
+	jt_registry_fini(&rt->registry);
+	alloc = rt->alloc;
+	jt_alloc_put_aligned(&alloc, rt, sizeof(*rt));
+	return 0;
+}
+
+int jt_runtime_drain(jt_runtime *rt, int64_t timeout_ns)
+{
+	if (rt == NULL)
+		return -EINVAL;
+	if (would_deadlock(rt))
+		return -EDEADLK;
+	return rt_wait(rt, all_retired, NULL, timeout_ns);
+}
+
+int jt_runtime_fd(jt_runtime *rt)
+{
+	if (rt == NULL || !(rt->flags & JT_RUNTIME_POLL))
+		return -EINVAL;
+	return rt->disp.efd;
+}
+
+int jt_runtime_poll(jt_runtime *rt, unsigned max)
+{
+	if (rt == NULL || !(rt->flags & JT_RUNTIME_POLL))
+		return -EINVAL;
+	return jt_dispatcher_poll(&rt->disp, max);
+}
+
+void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out)
+{
+	double ticks_per_ns;
+
+	if (rt == NULL || out == NULL)
+		return;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
+		out->txns_begun += jt_load_relaxed(&rt->builders[i].begun);
+		out->txns_committed += jt_load_relaxed(&rt->builders[i].committed);
+		out->jobs_armed += jt_load_relaxed(&rt->builders[i].jobs_armed);
+	}
+	out->txns_retired = jt_load_relaxed(&rt->retired);
+	out->txns_failed = jt_load_relaxed(&rt->counters.failed);
+	out->jobs_completed = jt_load_relaxed(&rt->counters.jobs_completed);
+	out->jobs_failed = jt_load_relaxed(&rt->counters.jobs_failed);
+	out->cancels_requested = jt_load_relaxed(&rt->counters.cancels);
+	out->misuse = jt_load_relaxed(&rt->misuse);
+	ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
+	out->retire_latency_p50_ns =
+		(uint64_t)((double)jt_latency_histogram_quantile(&rt->latency, 0.50) / ticks_per_ns);
+	out->retire_latency_p99_ns =
+		(uint64_t)((double)jt_latency_histogram_quantile(&rt->latency, 0.99) / ticks_per_ns);
+	out->retire_latency_max_ns =
+		(uint64_t)((double)jt_latency_histogram_max(&rt->latency) / ticks_per_ns);
+}
+
+struct foreach_ctx {
+	int (*fn)(const struct jt_txn_info *i, void *arg);
+	void *arg;
+	uint64_t now_ticks;
+	double ticks_per_ns;
+};
+
+static size_t jobs_pending(jt_txn *t, int phase)
+{
+	uint64_t pending = jt_load_relaxed(&t->pending);
+	uint32_t flags = jt_load_relaxed(&t->flags);
+	uint64_t holds = 0;
+
+	if (phase == JT_TXN_RETIRING)
+		return 0;
+	if (!(flags & TXN_SEALED))
+		holds++; /* the builder's hold */
+	else if ((flags & TXN_FAILING) && !jt_load_relaxed(&t->cancel_delivered))
+		holds++; /* the unit a queued cancel request carries */
+	return pending > holds ? (size_t)(pending - holds) : 0;
+}
+
+static int visit_txn(struct jt_registry_node *n, void *arg)
+{
+	struct foreach_ctx *ctx = arg;
+	jt_txn *t = (jt_txn *)((char *)n - offsetof(jt_txn, reg));
+	struct jt_txn_info info;
+	uint64_t age = ctx->now_ticks > t->begin_ticks ? ctx->now_ticks - t->begin_ticks : 0;
+
+	info.id = t->id;
+	info.state = jt_load_relaxed(&t->phase);
+	info.members = jt_load_relaxed(&t->members);
+	info.jobs_pending = jobs_pending(t, info.state);
+	info.status = jt_load_relaxed(&t->status);
+	info.age_ns = (uint64_t)((double)age / ctx->ticks_per_ns);
+	return ctx->fn(&info, ctx->arg);
+}
+
+int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i, void *arg),
+			   void *arg)
+{
+	struct foreach_ctx ctx;
+	int visited;
+
+	if (rt == NULL || fn == NULL)
+		return -EINVAL;
+	ctx.fn = fn;
+	ctx.arg = arg;
+	ctx.ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
+	ctx.now_ticks = jt_clock_ticks();
+	jt_rcu_read_lock();
+	visited = jt_registry_foreach(&rt->registry, visit_txn, &ctx);
+	jt_rcu_read_unlock();
+	return visited;
+}

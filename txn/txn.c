@@ -1,0 +1,308 @@
+/*
+ * txn.c - building a txn, the countdown and the hand-off.
+ *
+ * Why every callback runs exactly once, after every armed job, and never
+ * before commit:
+ *
+ * 1. `pending` counts the builder's hold (1 from begin to seal) plus one per
+ *    armed job. Arming happens only before the seal, on the builder's
+ *    thread, while the hold keeps pending >= 1, so pending cannot reach 0
+ *    before the seal, and after the seal it only falls.
+ * 2. Each armed job's state moves ARMED -> COMPLETED by a single
+ *    compare-and-swap, so each job gives up its unit exactly once; a second
+ *    completion loses the CAS and touches nothing else.
+ * 3. Whoever takes pending from 1 to 0 (fetch_sub, acq_rel) is unique and
+ *    owns the txn from then on: it stamps the ready time and posts the txn's
+ *    work item to the dispatcher; after that it never touches the txn. The
+ *    acq_rel chain of decrements, then the queue's release/acquire, make
+ *    every completer's writes visible to the dispatcher (contract rule 5).
+ * 4. Failure: the first non-zero status of a grouped txn (or a failed
+ *    prepare) sets FAILING. Cancels must run on the dispatcher, after the
+ *    seal, and before the txn can retire. Whichever of the seal and the
+ *    FAILING fetch_or comes second sees both bits and posts the txn for
+ *    cancel delivery, *transferring* its own unit of pending (the builder's
+ *    hold, or the failing job's unit) instead of dropping it. The dispatcher
+ *    delivers the cancels and then drops that unit, so the txn cannot retire
+ *    before its cancels ran, and no cancel runs after a done.
+ * 5. The txn's work item is therefore queued at most twice in sequence
+ *    (cancel, then ready) and never twice at once: the ready post needs
+ *    pending = 0, which needs the cancel unit dropped by the dispatcher.
+ * 6. The runtime outlives the hand-off: the poster holds an RCU read-side
+ *    section around the post, and jt_runtime_destroy waits for a grace
+ *    period after the last retirement before it frees anything.
+ */
+#include <errno.h>
+
+#include "txn/txn_internal.h"
+
+#define CHUNK_MAX_MEMBERS 256
+
+void txn_hand_off(jt_txn *t)
+{
+	jt_runtime *rt = t->rt;
+
+	jt_rcu_read_lock();
+	jt_dispatcher_post(&rt->disp, &t->work);
+	jt_rcu_read_unlock();
+}
+
+void txn_put(jt_txn *t)
+{
+	/* acq_rel: release our writes (the job's ret, anything before the
+	 * completion) into the chain; the last decrementer acquires them all.
+	 * Pairs with every other fetch_sub on `pending`. */
+	if (jt_fetch_sub_acq_rel(&t->pending, 1) == 1) {
+		t->ready_ticks = jt_clock_ticks();
+		txn_hand_off(t);
+	}
+}
+
+/*
+ * Apply the status rule for `ret` != 0. Returns true when the caller's unit
+ * of pending was transferred to a cancel request (point 4 above): the
+ * caller must then not drop it.
+ */
+bool txn_record_failure(jt_txn *t, int ret, bool from_prepare)
+{
+	int seen = jt_load_relaxed(&t->status);
+	bool first = false;
+	uint32_t old;
+
+	for (;;) {
+		if (seen != 0 && !(seen == -ECANCELED && ret != -ECANCELED))
+			break;
+		/* relaxed: the status is published to the dispatcher by the
+		 * pending/queue chain, to jt_job_cancelled by FAILING. */
+		if (atomic_compare_exchange_weak_explicit(&t->status, &seen, ret,
+							  memory_order_relaxed,
+							  memory_order_relaxed)) {
+			first = seen == 0;
+			break;
+		}
+	}
+	/* A failed prepare fails the txn whatever its flags; a job failure
+	 * only a grouped txn, and only the first one. */
+	if (!from_prepare && !(first && (jt_load_relaxed(&t->flags) & TXN_GROUPED)))
+		return false;
+	/* acq_rel: pairs with the seal's fetch_or; the second of the two sees
+	 * both bits and posts the cancel request. */
+	old = jt_fetch_or_acq_rel(&t->flags, TXN_FAILING);
+	if ((old & TXN_FAILING) || !(old & TXN_SEALED))
+		return false;
+	txn_hand_off(t);
+	return true;
+}
+
+static void release_slot(jt_runtime *rt)
+{
+	if (rt->max_inflight != 0)
+		jt_fetch_sub_relaxed(&rt->inflight, 1);
+}
+
+static bool slot_available(jt_runtime *rt, void *arg)
+{
+	(void)arg;
+	return jt_load_seq_cst(&rt->inflight) < rt->max_inflight;
+}
+
+/* Take one of max_inflight slots; 0, -EAGAIN, or a wait error. */
+static int reserve_slot(jt_runtime *rt, unsigned flags)
+{
+	if (rt->max_inflight == 0)
+		return 0;
+	for (;;) {
+		uint64_t cur = jt_load_relaxed(&rt->inflight);
+		int err;
+
+		while (cur < rt->max_inflight) {
+			/* relaxed: the counter orders nothing else. */
+			if (jt_cas_relaxed(&rt->inflight, &cur, cur + 1))
+				return 0;
+		}
+		if ((flags & JT_TXN_NOWAIT) || jt_dispatcher_is_current(&rt->disp))
+			return -EAGAIN;
+		err = rt_wait(rt, slot_available, NULL, -1);
+		if (err != 0)
+			return err;
+	}
+}
+
+int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
+{
+	jt_txn *t;
+	int err;
+
+	if (rt == NULL || out == NULL || (flags & ~(JT_TXN_GROUPED | JT_TXN_NOWAIT)) != 0)
+		return -EINVAL;
+	err = reserve_slot(rt, flags);
+	if (err != 0)
+		return err;
+	t = jt_alloc_get_aligned(&rt->alloc, sizeof(*t));
+	if (t == NULL) {
+		release_slot(rt);
+		return -ENOMEM;
+	}
+	jt_store_relaxed(&t->pending, 1);
+	jt_store_relaxed(&t->status, 0);
+	jt_store_relaxed(&t->flags, (flags & JT_TXN_GROUPED) ? TXN_GROUPED : 0u);
+	t->rt = rt;
+	t->ready_ticks = 0;
+	t->work.run = txn_dispatch;
+	t->begin_ticks = jt_clock_ticks();
+	t->first = t->last = NULL;
+	jt_store_relaxed(&t->members, 0);
+	jt_store_relaxed(&t->phase, JT_TXN_OPEN);
+	t->armed = 0;
+	t->committing = false;
+	jt_store_relaxed(&t->cancel_delivered, false);
+	t->ready = false;
+	t->done = NULL;
+	t->done_opaque = NULL;
+	t->waiter = NULL;
+	t->limbo_next = NULL;
+	/* Publishes the initialised txn to introspection (release inside). */
+	t->id = jt_registry_add(&rt->registry, &t->reg);
+	jt_fetch_add_relaxed(&rt->builders[t->reg.shard].begun, 1);
+	*out = t;
+	return 0;
+}
+
+static struct member_chunk *chunk_new(jt_txn *t)
+{
+	uint32_t cap = t->last == NULL ? 1 : t->last->cap * 2;
+	struct member_chunk *c;
+
+	if (cap > CHUNK_MAX_MEMBERS)
+		cap = CHUNK_MAX_MEMBERS;
+	c = jt_alloc_get(&t->rt->alloc, sizeof(*c) + cap * sizeof(jt_job));
+	if (c == NULL)
+		return NULL;
+	c->next = NULL;
+	c->prev = t->last;
+	c->count = 0;
+	c->cap = cap;
+	if (t->last != NULL)
+		t->last->next = c;
+	else
+		t->first = c;
+	t->last = c;
+	return c;
+}
+
+int jt_txn_add(jt_txn *t, const struct jt_member_ops *ops, void *opaque, jt_job **out)
+{
+	struct member_chunk *c;
+	jt_job *j;
+
+	if (t == NULL)
+		return -EINVAL;
+	if (t->committing)
+		return -EBUSY;
+	c = t->last;
+	if (c == NULL || c->count == c->cap) {
+		c = chunk_new(t);
+		if (c == NULL)
+			return -ENOMEM;
+	}
+	j = &c->jobs[c->count++];
+	j->txn = t;
+	j->ops = ops;
+	j->opaque = opaque;
+	j->ret = 0;
+	jt_store_relaxed(&j->state, JOB_IDLE);
+	/* relaxed: introspection reads a snapshot. */
+	jt_store_relaxed(&t->members, jt_load_relaxed(&t->members) + 1);
+	if (out != NULL)
+		*out = j;
+	return 0;
+}
+
+/* Give up the builder's hold (point 4 of the file comment). */
+static void txn_seal(jt_txn *t)
+{
+	jt_runtime *rt = t->rt;
+	struct builder_counters *bc = &rt->builders[t->reg.shard];
+	uint32_t old;
+
+	t->committing = false;
+	jt_fetch_add_relaxed(&bc->jobs_armed, t->armed);
+	/* Counted before the hold drops, so committed >= retired always; the
+	 * retirement's seq_cst store makes it visible to drain. */
+	jt_fetch_add_relaxed(&bc->committed, 1);
+	jt_store_relaxed(&t->phase, JT_TXN_RUNNING);
+	if (rt->flags & JT_RUNTIME_ORDERED)
+		jt_mpsc_push(&rt->order_queue, &t->order_node);
+	/* acq_rel: pairs with the FAILING fetch_or in txn_record_failure. */
+	old = jt_fetch_or_acq_rel(&t->flags, TXN_SEALED);
+	if (old & TXN_FAILING)
+		txn_hand_off(t); /* the hold becomes the cancel request's unit */
+	else
+		txn_put(t);
+}
+
+int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaque)
+{
+	int err;
+
+	if (t == NULL || t->committing)
+		return -EINVAL;
+	t->done = done;
+	t->done_opaque = opaque;
+	t->committing = true;
+	err = txn_setup_pass(t);
+	txn_seal(t);
+	return err;
+}
+
+void txn_free(jt_txn *t)
+{
+	const struct jt_alloc *a = &t->rt->alloc;
+	struct member_chunk *c = t->first;
+
+	while (c != NULL) {
+		struct member_chunk *next = c->next;
+
+		jt_alloc_put(a, c, sizeof(*c) + c->cap * sizeof(jt_job));
+		c = next;
+	}
+	jt_alloc_put_aligned(a, t, sizeof(*t));
+}
+
+static bool waiter_done(jt_runtime *rt, void *arg)
+{
+	struct commit_waiter *w = arg;
+
+	(void)rt;
+	/* seq_cst: the Dekker pair with finish_waiter (retire.c). */
+	return jt_load_seq_cst(&w->done) != 0;
+}
+
+int jt_txn_commit_wait(jt_txn *t, int64_t timeout_ns, int *status)
+{
+	jt_runtime *rt;
+	struct commit_waiter *w;
+	int err, waited;
+
+	if (t == NULL)
+		return -EINVAL;
+	rt = t->rt;
+	if (jt_dispatcher_is_current(&rt->disp))
+		return -EDEADLK;
+	if (t->committing)
+		return -EINVAL;
+	w = jt_alloc_get(&rt->alloc, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	jt_store_relaxed(&w->done, 0);
+	jt_store_relaxed(&w->refs, 2);
+	w->status = 0;
+	t->waiter = w;
+	err = jt_txn_commit(t, NULL, NULL);
+	waited = rt_wait(rt, waiter_done, w, timeout_ns);
+	if (waited == 0 && status != NULL)
+		*status = w->status;
+	/* acq_rel: the last of the waiter and the dispatcher frees it. */
+	if (jt_fetch_sub_acq_rel(&w->refs, 1) == 1)
+		jt_alloc_put(&rt->alloc, w, sizeof(*w));
+	return waited != 0 ? waited : err;
+}

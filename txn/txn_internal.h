@@ -1,0 +1,167 @@
+/*
+ * txn_internal.h - the objects behind jt_runtime, jt_txn and jt_job.
+ *
+ * Layout follows who touches what. A txn's first cache line holds what
+ * completers touch (the pending count, the status, the flags, the hand-off
+ * item); the rest is the builder's before commit and the dispatcher's after.
+ * Per-member state is 64 bytes; members live in chunks that double in size
+ * (1, 2, 4 ... 256 members), so a txn makes one allocation per chunk, not
+ * per member, and jt_job pointers never move.
+ */
+#ifndef JT_TXN_INTERNAL_H
+#define JT_TXN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "atomics/cacheline.h"
+#include "jobtxn.h"
+#include "runtime/alloc.h"
+#include "runtime/clock.h"
+#include "runtime/dispatcher.h"
+#include "runtime/latency_histogram.h"
+#include "runtime/rcu.h"
+#include "runtime/registry.h"
+#include "runtime/worker_pool.h"
+
+/* jt_job.state: one read-modify-write moves it forward. */
+enum { JOB_IDLE = 0, JOB_ARMED = 1, JOB_COMPLETED = 2 };
+
+/* jt_txn.flags */
+#define TXN_GROUPED 0x1u /* set at begin, constant */
+#define TXN_SEALED  0x2u /* the builder's hold was given up */
+#define TXN_FAILING 0x4u /* siblings are being cancelled */
+
+struct jt_job {
+	jt_txn *txn;
+	const struct jt_member_ops *ops;
+	void *opaque;
+	_Atomic uint32_t state;
+	int ret; /* written by the completer after it won `state` */
+	union {
+		struct {
+			jt_complete_fn *cb;
+			void *cb_opaque;
+		} wrap;
+		struct {
+			struct jt_work work;
+			int (*fn)(jt_job *j, void *arg);
+			void *arg;
+		} submit;
+	} u;
+};
+
+struct member_chunk {
+	struct member_chunk *next, *prev;
+	uint32_t count, cap;
+	jt_job jobs[];
+};
+
+/* Blocks a jt_txn_commit_wait caller; shared with the dispatcher. */
+struct commit_waiter {
+	_Atomic uint32_t done;
+	_Atomic uint32_t refs; /* the waiter's and the dispatcher's */
+	int status;
+};
+
+struct jt_txn {
+	/* --- completers' line --- */
+	jt_cacheline_aligned _Atomic uint64_t pending;
+	_Atomic int status;
+	_Atomic uint32_t flags;
+	jt_runtime *rt;
+	uint64_t ready_ticks;  /* by whoever brought pending to 0 */
+	struct jt_work work;   /* the hand-off to the dispatcher */
+	/* --- builder until sealed, dispatcher after --- */
+	jt_cacheline_aligned struct jt_registry_node reg;
+	uint64_t id;
+	uint64_t begin_ticks;
+	struct member_chunk *first, *last;
+	_Atomic size_t members; /* read by introspection */
+	_Atomic int phase;      /* JT_TXN_OPEN / RUNNING / RETIRING */
+	uint32_t armed;
+	bool committing;       /* builder: inside the setup pass */
+	_Atomic bool cancel_delivered; /* dispatcher writes, introspection reads */
+	bool ready;            /* dispatcher, ordered mode */
+	void (*done)(void *opaque, int status);
+	void *done_opaque;
+	struct commit_waiter *waiter;
+	struct jt_mpsc_node order_node; /* ordered mode: commit-order queue */
+	jt_txn *limbo_next;             /* retired, waiting for reclamation */
+	struct jt_rcu_deferred reclaim;
+};
+
+/* Builder-side counters, one set per registry shard (per builder thread). */
+struct builder_counters {
+	jt_cacheline_aligned _Atomic uint64_t begun;
+	_Atomic uint64_t committed;
+	_Atomic uint64_t jobs_armed;
+};
+
+/* Dispatcher-written counters: one writer, relaxed load + store. */
+struct dispatcher_counters {
+	_Atomic uint64_t failed;
+	_Atomic uint64_t jobs_completed;
+	_Atomic uint64_t jobs_failed;
+	_Atomic uint64_t cancels;
+};
+
+struct jt_runtime {
+	struct jt_dispatcher disp;
+	struct jt_worker_pool pool;
+	struct jt_registry registry;
+	struct jt_alloc alloc;
+	struct jt_clock_calib clock;
+	unsigned flags;
+	size_t max_inflight;
+	struct jt_mpsc_queue order_queue; /* JT_RUNTIME_ORDERED */
+
+	struct builder_counters builders[JT_REGISTRY_SHARDS];
+	jt_cacheline_aligned _Atomic uint64_t inflight; /* with max_inflight only */
+	jt_cacheline_aligned _Atomic uint64_t misuse;
+
+	/* Dispatcher-written. */
+	jt_cacheline_aligned _Atomic uint64_t retired;
+	struct dispatcher_counters counters;
+	struct jt_latency_histogram latency;
+	jt_txn *limbo;
+	unsigned limbo_count;
+
+	/* Threads blocked in drain, begin, commit_wait or destroy. */
+	jt_cacheline_aligned _Atomic uint32_t retire_epoch;
+	_Atomic uint32_t epoch_waiters;
+};
+
+/* Walk every member in registration order. */
+#define for_each_member(t, c, j)                                                                   \
+	for ((c) = (t)->first; (c) != NULL; (c) = (c)->next)                                       \
+		for ((j) = (c)->jobs; (j) < (c)->jobs + (c)->count; (j)++)
+
+static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* Single writer: relaxed load + store, read relaxed by stats. */
+	jt_store_relaxed(c, jt_load_relaxed(c) + n);
+}
+
+/* txn.c */
+void txn_hand_off(jt_txn *t);
+bool txn_record_failure(jt_txn *t, int ret, bool from_prepare);
+void txn_put(jt_txn *t);
+void txn_free(jt_txn *t);
+
+/* setup_pass.c: prepare, commit or abort, clean. Returns the prepare error. */
+int txn_setup_pass(jt_txn *t);
+
+/* retire.c: dispatcher side */
+unsigned txn_dispatch(struct jt_work *w);
+unsigned txn_backlog_run(void *rt, unsigned budget);
+bool txn_backlog_ready(void *rt);
+void txn_dispatcher_idle(void *rt);
+
+/* wait.c */
+void rt_signal_waiters(jt_runtime *rt);
+int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, int64_t timeout_ns);
+uint64_t rt_committed(jt_runtime *rt);
+uint64_t rt_begun(jt_runtime *rt);
+
+#endif /* JT_TXN_INTERNAL_H */

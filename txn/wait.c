@@ -1,0 +1,114 @@
+/*
+ * wait.c - blocking until the dispatcher has retired enough: drain,
+ * destroy, jt_txn_begin at max_inflight, jt_txn_commit_wait.
+ *
+ * Waiters sleep on `retire_epoch`. The dispatcher changes the state a
+ * waiter checks with a seq_cst store or RMW, then loads `epoch_waiters`
+ * (seq_cst) and bumps the epoch and wakes only when someone waits. A waiter
+ * increments `epoch_waiters` (seq_cst), reads the epoch, then checks its
+ * predicate with seq_cst loads: by the Dekker argument of atomics/parking.h
+ * either the dispatcher sees the waiter or the waiter sees the new state,
+ * and a bump between the epoch read and the futex wait fails the wait.
+ *
+ * In poll mode nobody else may be polling, so a waiter runs the callbacks
+ * itself (jt_runtime_poll on its own thread) and sleeps on the eventfd.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+
+#include "atomics/parking.h"
+#include "txn/txn_internal.h"
+
+#define POLL_MODE_NAP_NS 1000000 /* while another thread polls */
+
+uint64_t rt_begun(jt_runtime *rt)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++)
+		n += jt_load_relaxed(&rt->builders[i].begun);
+	return n;
+}
+
+uint64_t rt_committed(jt_runtime *rt)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++)
+		n += jt_load_relaxed(&rt->builders[i].committed);
+	return n;
+}
+
+void rt_signal_waiters(jt_runtime *rt)
+{
+	if (jt_load_seq_cst(&rt->epoch_waiters) == 0)
+		return;
+	jt_fetch_add_seq_cst(&rt->retire_epoch, 1);
+	jt_futex_wake(&rt->retire_epoch, INT_MAX);
+}
+
+static int64_t remaining_ns(uint64_t deadline)
+{
+	uint64_t now;
+
+	if (deadline == UINT64_MAX)
+		return -1;
+	now = jt_monotonic_ns();
+	return now >= deadline ? 0 : (int64_t)(deadline - now);
+}
+
+static int64_t cap_ns(int64_t remaining, int64_t cap)
+{
+	return remaining < 0 || remaining > cap ? cap : remaining;
+}
+
+static void wait_epoch(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg,
+		       int64_t timeout_ns)
+{
+	uint32_t epoch;
+
+	jt_fetch_add_seq_cst(&rt->epoch_waiters, 1);
+	epoch = jt_load_seq_cst(&rt->retire_epoch);
+	if (!pred(rt, arg))
+		jt_futex_wait(&rt->retire_epoch, epoch, timeout_ns);
+	jt_fetch_sub_seq_cst(&rt->epoch_waiters, 1);
+}
+
+/* Poll mode: wait until the eventfd is readable, at most timeout_ns. */
+static void wait_eventfd(jt_runtime *rt, int64_t timeout_ns)
+{
+	struct pollfd pfd = {.fd = rt->disp.efd, .events = POLLIN};
+	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+
+	(void)poll(&pfd, 1, ms);
+}
+
+int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, int64_t timeout_ns)
+{
+	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : jt_monotonic_ns() + (uint64_t)timeout_ns;
+
+	for (;;) {
+		int64_t left;
+
+		if (pred(rt, arg))
+			return 0;
+		left = remaining_ns(deadline);
+		if (left == 0)
+			return -ETIMEDOUT;
+		if (rt->flags & JT_RUNTIME_POLL) {
+			int ran = jt_dispatcher_poll(&rt->disp, 0);
+
+			if (ran > 0)
+				continue;
+			if (ran == 0) {
+				if (!pred(rt, arg))
+					wait_eventfd(rt, left);
+				continue;
+			}
+			wait_epoch(rt, pred, arg, cap_ns(left, POLL_MODE_NAP_NS));
+			continue;
+		}
+		wait_epoch(rt, pred, arg, left);
+	}
+}
