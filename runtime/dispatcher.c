@@ -183,12 +183,12 @@ int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max)
 	if (!jt_cas_acq_rel(&d->polling, &idle, 1))
 		return -EBUSY;
 	current_dispatcher = d;
-	done = run_some(d, max, max == 0 ? jt_load_acquire(&d->queue.tail) : NULL);
-	if (!has_work(d)) {
-		if (d->hooks.idle != NULL)
-			d->hooks.idle(d->hooks.ctx);
+	/* Lazy clear: a poll that finds nothing to do clears the signal, so an
+	 * event loop pays one empty poll per wake-up, and a busy one no
+	 * eventfd system call at all. */
+	if (!has_work(d))
 		clear_poll_signal(d);
-	}
+	done = run_some(d, max, max == 0 ? jt_load_acquire(&d->queue.tail) : NULL);
 	current_dispatcher = outer;
 	jt_store_release(&d->polling, 0);
 	return (int)done;

@@ -10,7 +10,8 @@
  *   poll mode    no thread: jt_dispatcher_poll runs items on the caller's
  *                thread; an eventfd is readable whenever work is pending.
  *                The eventfd is written once per idle->busy transition and
- *                cleared lazily, when a poll finds nothing left.
+ *                cleared lazily, by a poll that finds nothing to do: a
+ *                readable fd may then be spurious, never a missed one.
  *
  * Hooks let the owner keep work that no item carries (a backlog that
  * becomes runnable as items run, e.g. commit-order retirement) and act when
@@ -37,8 +38,8 @@ struct jt_dispatcher_hooks {
 	unsigned (*backlog_run)(void *ctx, unsigned budget);
 	/* True when backlog_run has something to do. */
 	bool (*backlog_ready)(void *ctx);
-	/* The dispatcher found nothing to do (before it sleeps, or at the end
-	 * of a poll that drained everything). */
+	/* Thread mode: the dispatcher found nothing to do and is about to
+	 * sleep. Poll mode never calls it. */
 	void (*idle)(void *ctx);
 };
 

@@ -5,7 +5,8 @@
  * Everything here runs on the dispatcher (its thread, or the thread inside
  * jt_runtime_poll), one item at a time, with no internal lock held while a
  * user callback runs. Reclamation is batched: retired txns wait in a limbo
- * list and go to call_rcu in groups, one grace period per batch.
+ * list and go to call_rcu in groups of LIMBO_BATCH, one grace period per
+ * batch; the dispatcher frees a batch itself once its grace period passed.
  */
 #include "txn/txn_internal.h"
 
@@ -42,25 +43,55 @@ static void deliver_cancels(jt_txn *t)
 	counter_add(&rt->counters.cancels, requested);
 }
 
-static void reclaim_batch(struct jt_rcu_deferred *d)
+/* call_rcu thread: the batch's grace period has passed. */
+static void batch_grace_done(struct jt_rcu_deferred *d)
 {
-	jt_txn *t = (jt_txn *)((char *)d - offsetof(jt_txn, reclaim));
+	jt_txn *first = (jt_txn *)((char *)d - offsetof(jt_txn, reclaim));
 
-	while (t != NULL) {
-		jt_txn *next = t->limbo_next;
+	/* release: pairs with the acquire load in reclaim_ready. */
+	jt_store_release(&first->grace_done, true);
+}
 
-		txn_free(t);
-		t = next;
+/*
+ * Free, on the dispatcher's own thread, every batch whose grace period has
+ * passed (call_rcu callbacks run in order, so only the head needs a look).
+ * Freeing here rather than on the call_rcu thread keeps the frees in the
+ * thread cache of the thread that retires.
+ */
+static void reclaim_ready(jt_runtime *rt)
+{
+	jt_txn *batch;
+
+	while ((batch = rt->batches_head) != NULL && jt_load_acquire(&batch->grace_done)) {
+		rt->batches_head = batch->next_batch;
+		if (rt->batches_head == NULL)
+			rt->batches_tail = NULL;
+		while (batch != NULL) {
+			jt_txn *next = batch->limbo_next;
+
+			txn_free(batch);
+			batch = next;
+		}
 	}
 }
 
+/* Ask for a grace period for the batch being filled. */
 static void limbo_flush(jt_runtime *rt)
 {
-	if (rt->limbo == NULL)
+	jt_txn *first = rt->limbo;
+
+	if (first == NULL)
 		return;
-	jt_rcu_defer(&rt->limbo->reclaim, reclaim_batch);
 	rt->limbo = NULL;
 	rt->limbo_count = 0;
+	first->next_batch = NULL;
+	jt_store_relaxed(&first->grace_done, false);
+	if (rt->batches_tail != NULL)
+		rt->batches_tail->next_batch = first;
+	else
+		rt->batches_head = first;
+	rt->batches_tail = first;
+	jt_rcu_defer(&first->reclaim, batch_grace_done);
 }
 
 static void finish_waiter(jt_txn *t, int status)
@@ -123,8 +154,10 @@ static void txn_retire(jt_txn *t)
 
 	t->limbo_next = rt->limbo;
 	rt->limbo = t;
-	if (++rt->limbo_count >= LIMBO_BATCH)
+	if (++rt->limbo_count >= LIMBO_BATCH) {
+		reclaim_ready(rt);
 		limbo_flush(rt);
+	}
 }
 
 /* `t` has no pending unit left: retire now, or in commit order. */
@@ -183,5 +216,13 @@ unsigned txn_backlog_run(void *arg, unsigned budget)
 
 void txn_dispatcher_idle(void *arg)
 {
+	reclaim_ready(arg);
 	limbo_flush(arg);
+}
+
+void txn_reclaim_all(jt_runtime *rt)
+{
+	limbo_flush(rt);
+	jt_rcu_barrier(); /* every batch's grace_done is set after this */
+	reclaim_ready(rt);
 }

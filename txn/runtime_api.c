@@ -48,6 +48,7 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_store_relaxed(&rt->counters.cancels, 0);
 	rt->limbo = NULL;
 	rt->limbo_count = 0;
+	rt->batches_head = rt->batches_tail = NULL;
 	jt_store_relaxed(&rt->retire_epoch, 0);
 	jt_store_relaxed(&rt->epoch_waiters, 0);
 }
@@ -128,11 +129,10 @@ int jt_runtime_destroy(jt_runtime *rt)
 	rt_wait(rt, all_retired, NULL, -1);
 	jt_dispatcher_stop(&rt->disp);
 	jt_worker_pool_stop(&rt->pool);
-	txn_dispatcher_idle(rt); /* flush what poll mode left in limbo */
 	/* Completers still returning from a hand-off hold read sections;
-	 * then every deferred free must have run before the allocator goes. */
+	 * then every retired txn is freed before the allocator goes. */
 	jt_rcu_synchronize();
-	jt_rcu_barrier();
+	txn_reclaim_all(rt);
 	jt_registry_fini(&rt->registry);
 	alloc = rt->alloc;
 	jt_alloc_put_aligned(&alloc, rt, sizeof(*rt));

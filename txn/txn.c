@@ -154,6 +154,7 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	jt_store_relaxed(&t->phase, JT_TXN_OPEN);
 	t->armed = 0;
 	t->committing = false;
+	t->setup_ops = false;
 	jt_store_relaxed(&t->cancel_delivered, false);
 	t->ready = false;
 	t->done = NULL;
@@ -210,6 +211,8 @@ int jt_txn_add(jt_txn *t, const struct jt_member_ops *ops, void *opaque, jt_job 
 	j->opaque = opaque;
 	j->ret = 0;
 	jt_store_relaxed(&j->state, JOB_IDLE);
+	if (ops != NULL && (ops->prepare || ops->commit || ops->abort || ops->clean))
+		t->setup_ops = true;
 	/* relaxed: introspection reads a snapshot. */
 	jt_store_relaxed(&t->members, jt_load_relaxed(&t->members) + 1);
 	if (out != NULL)
@@ -249,7 +252,7 @@ int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaqu
 	t->done = done;
 	t->done_opaque = opaque;
 	t->committing = true;
-	err = txn_setup_pass(t);
+	err = t->setup_ops ? txn_setup_pass(t) : 0;
 	txn_seal(t);
 	return err;
 }

@@ -81,13 +81,18 @@ struct jt_txn {
 	_Atomic int phase;      /* JT_TXN_OPEN / RUNNING / RETIRING */
 	uint32_t armed;
 	bool committing;       /* builder: inside the setup pass */
+	bool setup_ops;        /* builder: some member has prepare..clean */
 	_Atomic bool cancel_delivered; /* dispatcher writes, introspection reads */
 	bool ready;            /* dispatcher, ordered mode */
 	void (*done)(void *opaque, int status);
 	void *done_opaque;
 	struct commit_waiter *waiter;
 	struct jt_mpsc_node order_node; /* ordered mode: commit-order queue */
-	jt_txn *limbo_next;             /* retired, waiting for reclamation */
+	/* Reclamation, after retirement: txns go in batches; a batch's first
+	 * txn carries the batch's grace-period request. */
+	jt_txn *limbo_next;
+	jt_txn *next_batch;
+	_Atomic bool grace_done;
 	struct jt_rcu_deferred reclaim;
 };
 
@@ -124,8 +129,9 @@ struct jt_runtime {
 	jt_cacheline_aligned _Atomic uint64_t retired;
 	struct dispatcher_counters counters;
 	struct jt_latency_histogram latency;
-	jt_txn *limbo;
+	jt_txn *limbo; /* the batch being filled */
 	unsigned limbo_count;
+	jt_txn *batches_head, *batches_tail; /* waiting for their grace period */
 
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
 	jt_cacheline_aligned _Atomic uint32_t retire_epoch;
@@ -157,6 +163,7 @@ unsigned txn_dispatch(struct jt_work *w);
 unsigned txn_backlog_run(void *rt, unsigned budget);
 bool txn_backlog_ready(void *rt);
 void txn_dispatcher_idle(void *rt);
+void txn_reclaim_all(jt_runtime *rt);
 
 /* wait.c */
 void rt_signal_waiters(jt_runtime *rt);

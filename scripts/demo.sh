@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start, command 1: install what is missing, build, run the short
+# benchmark (jt-bench --quick) that shows what the runtime does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DJOBTXN_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc)" --target jt-bench >/dev/null
+exec build/bench/jt-bench --quick "$@"
