@@ -11,8 +11,9 @@
  * every read-unlock releases a common sync object, and every grace period
  * and every call_rcu callback acquires it. That is exactly RCU's guarantee:
  * each read section that could see an object happens before its
- * reclamation. liburcu's LGPL inline fast paths are used only outside TSan
- * builds.
+ * reclamation. liburcu's LGPL inline fast paths are used only outside
+ * sanitizer builds: TSan cannot see them, and UBSan reports liburcu's own
+ * under-aligned reader slots (128-byte type, 32-byte placement).
  */
 #ifndef JT_RCU_H
 #define JT_RCU_H
@@ -25,7 +26,7 @@
 #endif
 #endif
 
-#ifndef JT_TSAN
+#if !defined(JT_TSAN) && !defined(JOBTXN_SANITIZED)
 #define _LGPL_SOURCE
 #endif
 #include <urcu-bp.h>

@@ -47,7 +47,7 @@ static void stop_workers(struct jt_worker_pool *p, unsigned started)
 	}
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(p->workers[i].thread, NULL);
-	jt_alloc_put(p->alloc, p->workers, sizeof(*p->workers) * p->count);
+	jt_alloc_put_aligned(p->alloc, p->workers, sizeof(*p->workers) * p->count);
 	p->workers = NULL;
 }
 
@@ -58,7 +58,7 @@ int jt_worker_pool_start(struct jt_worker_pool *p, unsigned count, const struct 
 	p->workers = NULL;
 	if (count == 0)
 		return 0;
-	p->workers = jt_alloc_get(alloc, sizeof(*p->workers) * count);
+	p->workers = jt_alloc_get_aligned(alloc, sizeof(*p->workers) * count);
 	if (p->workers == NULL)
 		return -ENOMEM;
 	for (unsigned i = 0; i < count; i++) {

@@ -2,6 +2,7 @@
  * errors.c - jt_strerror.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "jobtxn.h"
@@ -32,7 +33,7 @@ const char *jt_strerror(int err)
 	case -ECANCELED:
 		return "cancelled";
 	}
-	if (err < 0 && (desc = strerrordesc_np(-err)) != NULL)
+	if (err < 0 && err > INT_MIN && (desc = strerrordesc_np(-err)) != NULL)
 		return desc;
 	return "unknown error";
 }

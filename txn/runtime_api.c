@@ -220,6 +220,10 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 
 	info.id = t->id;
 	info.state = jt_load_relaxed(&t->phase);
+	/* Sealed with nothing pending: queued for the dispatcher, i.e. its
+	 * callbacks are about to run. */
+	if (info.state == JT_TXN_RUNNING && jt_load_relaxed(&t->pending) == 0)
+		info.state = JT_TXN_RETIRING;
 	info.members = jt_load_relaxed(&t->members);
 	info.jobs_pending = jobs_pending(t, info.state);
 	info.status = jt_load_relaxed(&t->status);
