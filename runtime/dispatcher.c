@@ -27,16 +27,6 @@ bool jt_dispatcher_is_current(const struct jt_dispatcher *d)
 	return current_dispatcher == d;
 }
 
-bool jt_dispatcher_in_any(void)
-{
-	return current_dispatcher != NULL;
-}
-
-static struct jt_work *work_of(struct jt_mpsc_node *n)
-{
-	return (struct jt_work *)((char *)n - offsetof(struct jt_work, node));
-}
-
 static bool backlog_ready(struct jt_dispatcher *d)
 {
 	return d->hooks.backlog_ready != NULL && d->hooks.backlog_ready(d->hooks.ctx);
@@ -71,7 +61,7 @@ static unsigned run_some(struct jt_dispatcher *d, unsigned budget, struct jt_mps
 			break;
 		if (snap != NULL && (n == snap || (snap == &q->stub && q->head == &q->stub)))
 			reached = true;
-		done += work_of(n)->run(work_of(n));
+		done += jt_work_of(n)->run(jt_work_of(n));
 	}
 	return done;
 }

@@ -32,6 +32,11 @@ struct jt_work {
 	unsigned (*run)(struct jt_work *w);
 };
 
+static inline struct jt_work *jt_work_of(struct jt_mpsc_node *n)
+{
+	return (struct jt_work *)((char *)n - offsetof(struct jt_work, node));
+}
+
 struct jt_dispatcher_hooks {
 	void *ctx;
 	/* Run backlog work, at most `budget` units (0 = no limit). */
@@ -89,7 +94,5 @@ int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max);
 /* jt_dispatcher_is_current: true on d's thread or inside d's poll. */
 bool jt_dispatcher_is_current(const struct jt_dispatcher *d);
 
-/* jt_dispatcher_in_any: true while this thread runs items of any dispatcher. */
-bool jt_dispatcher_in_any(void);
 
 #endif /* JT_DISPATCHER_H */

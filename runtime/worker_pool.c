@@ -27,9 +27,7 @@ static void *worker_main(void *arg)
 		struct jt_mpsc_node *n = jt_mpsc_pop_wait(&w->queue);
 
 		if (n != NULL) {
-			struct jt_work *item = (struct jt_work *)n;
-
-			item->run(item);
+			jt_work_of(n)->run(jt_work_of(n));
 			continue;
 		}
 		if (jt_load_seq_cst(&w->stop))

@@ -1,0 +1,192 @@
+/*
+ * max_inflight: begun-but-not-retired txns are bounded. JT_TXN_NOWAIT gets
+ * -EAGAIN at the limit, a blocking begin waits for a retirement, and the
+ * dispatcher thread (or a poll callback) never blocks: -EAGAIN there.
+ */
+#include "test_util.h"
+
+TestSuite(backpressure, .timeout = 60);
+
+Test(backpressure, nowait_at_limit_is_eagain)
+{
+	jt_runtime *rt = rt_new(JT_RUNTIME_POLL, 0, 2);
+	jt_txn *a = txn_new(rt, 0);
+	jt_txn *b = txn_new(rt, JT_TXN_NOWAIT);
+	jt_txn *c = (jt_txn *)0x1;
+	cr_assert_eq(jt_txn_begin(rt, JT_TXN_NOWAIT, &c), -EAGAIN);
+	cr_assert_eq(jt_txn_begin(rt, JT_TXN_NOWAIT | JT_TXN_GROUPED, &c), -EAGAIN);
+	struct jt_stats s;
+	jt_runtime_stats(rt, &s);
+	cr_assert_eq(s.txns_begun, 2, "a failed begin changed the counters");
+	cr_assert_eq(live_txns(rt), 2);
+
+	/* committed but not retired: still counts */
+	cr_assert_eq(jt_txn_commit(a, NULL, NULL), 0);
+	cr_assert_eq(jt_txn_begin(rt, JT_TXN_NOWAIT, &c), -EAGAIN);
+
+	/* retired: room for one more */
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	c = NULL;
+	cr_assert_eq(jt_txn_begin(rt, JT_TXN_NOWAIT, &c), 0);
+	cr_assert_not_null(c);
+	jt_txn *d = NULL;
+	cr_assert_eq(jt_txn_begin(rt, JT_TXN_NOWAIT, &d), -EAGAIN);
+	cr_assert_eq(jt_txn_commit(b, NULL, NULL), 0);
+	cr_assert_eq(jt_txn_commit(c, NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 2);
+	rt_free(rt);
+}
+
+Test(backpressure, unbounded_by_default)
+{
+	enum { N = 200 };
+	jt_runtime *rt = rt_poll_new();
+	jt_txn *t[N];
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(jt_txn_begin(rt, JT_TXN_NOWAIT, &t[i]), 0, "begin %d", i);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(jt_txn_commit(t[i], NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 0), N);
+	rt_free(rt);
+}
+
+struct blocker {
+	jt_runtime *rt;
+	atomic_int returned;
+	int ret;
+	jt_txn *t;
+};
+
+static void *blocking_begin(void *arg)
+{
+	struct blocker *b = arg;
+	b->ret = jt_txn_begin(b->rt, 0, &b->t);
+	atomic_store(&b->returned, 1);
+	return NULL;
+}
+
+Test(backpressure, blocking_begin_unblocks_when_a_txn_retires)
+{
+	struct mem m;
+	tm_init(&m, NULL, "", 0);
+	jt_runtime *rt = rt_new(0, 0, 2);
+	jt_txn *a = txn_new(rt, 0);
+	jt_txn *b = txn_new(rt, 0);
+	tm_add(a, &m, &TM_OPS_NOPREP);
+	tm_arm(&m);
+	struct blocker bl = {.rt = rt, .ret = 1};
+	atomic_init(&bl.returned, 0);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, blocking_begin, &bl), 0);
+	sleep_ms(50);
+	cr_assert_eq(atomic_load(&bl.returned), 0, "begin did not block at max_inflight");
+
+	/* committing does not free a slot; retiring does */
+	cr_assert_eq(jt_txn_commit(a, NULL, NULL), 0);
+	sleep_ms(30);
+	cr_assert_eq(atomic_load(&bl.returned), 0, "a committed, unretired txn freed a slot");
+	tm_complete(&m, 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(bl.ret, 0);
+	cr_assert_not_null(bl.t);
+	cr_assert_eq(atomic_load(&m.n_destroy), 1);
+
+	cr_assert_eq(jt_txn_commit(b, NULL, NULL), 0);
+	cr_assert_eq(jt_txn_commit(bl.t, NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_drain(rt, SEC(30)), 0);
+	rt_free(rt);
+}
+
+Test(backpressure, many_blocked_builders_all_proceed)
+{
+	enum { N = 6 };
+	jt_runtime *rt = rt_new(0, 0, 1);
+	jt_txn *a = txn_new(rt, 0);
+	struct blocker bl[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		bl[i] = (struct blocker){.rt = rt, .ret = 1};
+		atomic_init(&bl[i].returned, 0);
+		cr_assert_eq(pthread_create(&th[i], NULL, blocking_begin, &bl[i]), 0);
+	}
+	cr_assert_eq(jt_txn_commit(a, NULL, NULL), 0);
+	/* each builder that gets in commits at once, letting the next one in */
+	int done = 0;
+	bool seen[N] = {false};
+	for (int spins = 0; done < N && spins < 20000; spins++) {
+		for (int i = 0; i < N; i++) {
+			if (!seen[i] && atomic_load(&bl[i].returned)) {
+				seen[i] = true;
+				done++;
+				cr_assert_eq(bl[i].ret, 0);
+				cr_assert_eq(jt_txn_commit(bl[i].t, NULL, NULL), 0);
+			}
+		}
+		sleep_ms(1);
+	}
+	cr_assert_eq(done, N);
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(jt_runtime_drain(rt, SEC(30)), 0);
+	struct jt_stats s;
+	jt_runtime_stats(rt, &s);
+	cr_assert_eq(s.txns_retired, N + 1);
+	rt_free(rt);
+}
+
+/* On the dispatcher thread, begin at the limit returns -EAGAIN even
+ * without JT_TXN_NOWAIT. */
+static jt_runtime *g_rt;
+static int g_begin_ret = 1;
+
+static void begin_from_done(struct mem *m)
+{
+	(void)m;
+	jt_txn *t = NULL;
+	g_begin_ret = jt_txn_begin(g_rt, 0, &t);
+	if (g_begin_ret == 0)
+		jt_txn_commit(t, NULL, NULL);
+}
+
+Test(backpressure, dispatcher_never_blocks_in_begin)
+{
+	struct mem m;
+	tm_init(&m, NULL, "", 0);
+	m.on_done = begin_from_done;
+	g_rt = rt_new(0, 0, 1);
+	jt_txn *t = txn_new(g_rt, 0);
+	tm_add(t, &m, &TM_OPS_NOPREP);
+	/* its own txn is still in flight while its done runs: at the limit */
+	cr_assert_eq(jt_txn_commit_wait(t, SEC(30), NULL), 0);
+	cr_assert_eq(g_begin_ret, -EAGAIN);
+	rt_free(g_rt);
+}
+
+Test(backpressure, poll_callback_never_blocks_in_begin)
+{
+	struct mem m;
+	tm_init(&m, NULL, "", 0);
+	m.on_done = begin_from_done;
+	g_rt = rt_new(JT_RUNTIME_POLL, 0, 1);
+	jt_txn *t = txn_new(g_rt, 0);
+	tm_add(t, &m, &TM_OPS_NOPREP);
+	cr_assert_eq(jt_txn_commit(t, NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_poll(g_rt, 0), 1);
+	cr_assert_eq(g_begin_ret, -EAGAIN);
+	rt_free(g_rt);
+}
+
+/* Below the limit, a callback may begin new txns. */
+Test(backpressure, dispatcher_begin_below_limit_succeeds)
+{
+	struct mem m;
+	tm_init(&m, NULL, "", 0);
+	m.on_done = begin_from_done;
+	g_rt = rt_new(0, 0, 2);
+	jt_txn *t = txn_new(g_rt, 0);
+	tm_add(t, &m, &TM_OPS_NOPREP);
+	cr_assert_eq(jt_txn_commit_wait(t, SEC(30), NULL), 0);
+	cr_assert_eq(g_begin_ret, 0);
+	cr_assert_eq(jt_runtime_drain(g_rt, SEC(30)), 0);
+	rt_free(g_rt);
+}

@@ -1,0 +1,206 @@
+/*
+ * The built-in worker pool: jt_job_submit arms the job and runs fn on a
+ * "jt-worker-N" thread; the job completes with fn's return value.
+ */
+#include "test_util.h"
+
+#include <ctype.h>
+
+TestSuite(pool, .timeout = 60);
+
+struct work {
+	int idx;
+	int ret;
+	char tname[16];
+	pthread_t thread;
+	atomic_int runs;
+	int payload;
+};
+
+static int work_fn(jt_job *j, void *arg)
+{
+	struct work *w = arg;
+	(void)j;
+	w->thread = pthread_self();
+	pthread_getname_np(pthread_self(), w->tname, sizeof(w->tname));
+	w->payload = w->idx * 3 + 1; /* plain write, read in done */
+	atomic_fetch_add(&w->runs, 1);
+	return w->ret;
+}
+
+static bool is_worker_name(const char *n)
+{
+	const char *p = "jt-worker-";
+	if (strncmp(n, p, strlen(p)) != 0)
+		return false;
+	n += strlen(p);
+	if (!*n)
+		return false;
+	for (; *n; n++)
+		if (!isdigit((unsigned char)*n))
+			return false;
+	return true;
+}
+
+static struct work *g_works;
+
+static void check_payload_in_done(struct mem *m)
+{
+	if (g_works[m->idx].payload != m->idx * 3 + 1)
+		atomic_store(&m->cb_err, 2);
+}
+
+static void run_pool(unsigned flags)
+{
+	enum { N = 64 };
+	struct mem m[N];
+	struct work w[N];
+	g_works = w;
+	tm_init_array(m, N, NULL, "");
+	memset(w, 0, sizeof(w));
+	jt_runtime *rt = rt_new(flags, 4, 0);
+	jt_txn *t = txn_new(rt, 0);
+	tm_add_array(t, m, N, &TM_OPS_NOPREP);
+	for (int i = 0; i < N; i++) {
+		w[i].idx = i;
+		w[i].ret = i % 5 == 2 ? -EIO : 0;
+		atomic_init(&w[i].runs, 0);
+		m[i].on_done = check_payload_in_done;
+		cr_assert_eq(jt_job_submit(m[i].job, work_fn, &w[i]), 0);
+	}
+	int st = 0;
+	cr_assert_eq(jt_txn_commit_wait(t, SEC(30), &st), 0);
+	cr_assert_eq(st, -EIO);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(atomic_load(&w[i].runs), 1, "fn %d ran %d times", i,
+		             atomic_load(&w[i].runs));
+		cr_assert(is_worker_name(w[i].tname), "fn ran on thread '%s'", w[i].tname);
+		cr_assert_not(pthread_equal(w[i].thread, pthread_self()));
+		cr_assert_eq(m[i].done_ret, w[i].ret, "member %d: done ret %d, fn returned %d", i,
+		             m[i].done_ret, w[i].ret);
+		cr_assert_eq(atomic_load(&m[i].cb_err), 0, "fn's writes not visible in done (%d)",
+		             i);
+		if (flags & JT_RUNTIME_POLL)
+			cr_assert(pthread_equal(m[i].done_thread, pthread_self()));
+		else
+			cr_assert_str_eq(m[i].done_tname, "jt-dispatch");
+	}
+	rt_free(rt);
+}
+
+Test(pool, submit_runs_on_worker_threaded)
+{
+	run_pool(0);
+}
+
+Test(pool, submit_runs_on_worker_poll_mode)
+{
+	run_pool(JT_RUNTIME_POLL);
+}
+
+Test(pool, submit_without_workers_is_enotsup)
+{
+	struct mem m;
+	struct work w;
+	memset(&w, 0, sizeof(w));
+	atomic_init(&w.runs, 0);
+	tm_init(&m, NULL, "", 0);
+	jt_runtime *rt = rt_poll_new();
+	jt_txn *t = txn_new(rt, 0);
+	tm_add(t, &m, &TM_OPS_NOPREP);
+	cr_assert_eq(jt_job_submit(m.job, work_fn, &w), -ENOTSUP);
+	cr_assert_eq(atomic_load(&w.runs), 0);
+	/* nothing changed: the job is not armed */
+	struct jt_txn_info i;
+	cr_assert(first_txn_info(rt, &i));
+	cr_assert_eq(i.jobs_pending, 0);
+	tm_arm(&m);
+	tm_complete(&m, 0);
+	cr_assert_eq(jt_txn_commit(t, NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	rt_free(rt);
+}
+
+Test(pool, submit_on_armed_job_is_ealready)
+{
+	struct mem m;
+	struct work w;
+	memset(&w, 0, sizeof(w));
+	atomic_init(&w.runs, 0);
+	tm_init(&m, NULL, "", 0);
+	jt_runtime *rt = rt_new(0, 1, 0);
+	jt_txn *t = txn_new(rt, 0);
+	tm_add(t, &m, &TM_OPS_NOPREP);
+	tm_arm(&m);
+	cr_assert_eq(jt_job_submit(m.job, work_fn, &w), -EALREADY);
+	sleep_ms(10);
+	cr_assert_eq(atomic_load(&w.runs), 0, "fn ran for a rejected submit");
+	tm_complete(&m, 0);
+	cr_assert_eq(jt_txn_commit_wait(t, SEC(30), NULL), 0);
+	rt_free(rt);
+}
+
+/* submit from inside prepare: "as jt_job_arm". */
+static struct work g_w;
+
+static void submit_in_prepare(struct mem *m, jt_job *job)
+{
+	(void)m;
+	if (jt_job_submit(job, work_fn, &g_w) != 0)
+		atomic_store(&m->cb_err, 1);
+}
+
+Test(pool, submit_inside_prepare)
+{
+	struct mem m;
+	memset(&g_w, 0, sizeof(g_w));
+	atomic_init(&g_w.runs, 0);
+	g_w.ret = -ENOSPC;
+	tm_init(&m, NULL, "", 0);
+	m.on_prepare = submit_in_prepare;
+	jt_runtime *rt = rt_new(0, 2, 0);
+	jt_txn *t = txn_new(rt, 0);
+	tm_add(t, &m, NULL);
+	int st = 0;
+	cr_assert_eq(jt_txn_commit_wait(t, SEC(30), &st), 0);
+	cr_assert_eq(atomic_load(&m.cb_err), 0);
+	cr_assert_eq(st, -ENOSPC);
+	cr_assert_eq(m.done_ret, -ENOSPC);
+	cr_assert_eq(atomic_load(&g_w.runs), 1);
+	rt_free(rt);
+}
+
+/* Every worker gets a distinct jt-worker-N name. */
+static pthread_barrier_t g_bar;
+
+static int barrier_fn(jt_job *j, void *arg)
+{
+	(void)j;
+	struct work *w = arg;
+	pthread_getname_np(pthread_self(), w->tname, sizeof(w->tname));
+	pthread_barrier_wait(&g_bar); /* all workers busy at once */
+	return 0;
+}
+
+Test(pool, workers_have_distinct_names)
+{
+	enum { W = 3 };
+	struct mem m[W];
+	struct work w[W];
+	memset(w, 0, sizeof(w));
+	tm_init_array(m, W, NULL, "");
+	pthread_barrier_init(&g_bar, NULL, W);
+	jt_runtime *rt = rt_new(0, W, 0);
+	jt_txn *t = txn_new(rt, 0);
+	tm_add_array(t, m, W, &TM_OPS_NOPREP);
+	for (int i = 0; i < W; i++)
+		cr_assert_eq(jt_job_submit(m[i].job, barrier_fn, &w[i]), 0);
+	cr_assert_eq(jt_txn_commit_wait(t, SEC(30), NULL), 0);
+	for (int a = 0; a < W; a++) {
+		cr_assert(is_worker_name(w[a].tname), "'%s'", w[a].tname);
+		for (int b = a + 1; b < W; b++)
+			cr_assert_str_neq(w[a].tname, w[b].tname);
+	}
+	rt_free(rt);
+	pthread_barrier_destroy(&g_bar);
+}
