@@ -32,12 +32,12 @@
 /* Strong compare-and-swap; on failure *expected gets the current value. */
 #define jt_cas_relaxed(p, expected, desired)                                                       \
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_relaxed,  \
-						memory_order_relaxed)
+	                                        memory_order_relaxed)
 #define jt_cas_acq_rel(p, expected, desired)                                                       \
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_acq_rel,  \
-						memory_order_acquire)
+	                                        memory_order_acquire)
 #define jt_cas_weak_acq_rel(p, expected, desired)                                                  \
 	atomic_compare_exchange_weak_explicit((p), (expected), (desired), memory_order_acq_rel,    \
-					      memory_order_acquire)
+	                                      memory_order_acquire)
 
 #endif /* JT_ATOMIC_OPS_H */

@@ -125,7 +125,7 @@ struct jt_allocator {
 };
 
 /* Runtime flags. */
-#define JT_RUNTIME_POLL 0x1u    /* no dispatcher thread: the caller runs jt_runtime_poll */
+#define JT_RUNTIME_POLL    0x1u /* no dispatcher thread: the caller runs jt_runtime_poll */
 #define JT_RUNTIME_ORDERED 0x2u /* txns retire in commit order */
 
 /*
@@ -180,7 +180,7 @@ enum {
 
 /* Transaction flags. */
 #define JT_TXN_GROUPED 0x1u /* the first failed job cancels its siblings */
-#define JT_TXN_NOWAIT 0x2u  /* at max_inflight: -EAGAIN instead of blocking */
+#define JT_TXN_NOWAIT  0x2u /* at max_inflight: -EAGAIN instead of blocking */
 
 /* struct jt_txn_info: a snapshot of one live txn, for introspection. */
 struct jt_txn_info {
@@ -264,7 +264,7 @@ JT_API void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out);
  * Returns how many txns `fn` was called for, or -EINVAL.
  */
 JT_API int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i, void *arg),
-				  void *arg);
+                                  void *arg);
 
 /*
  * jt_txn_begin: start building a txn (pending = 1, the builder's hold).
@@ -303,7 +303,7 @@ JT_API int jt_job_arm(jt_job *j);
  * Context: as jt_job_arm. Returns 0, -EINVAL, -EALREADY.
  */
 JT_API int jt_job_wrap(jt_job *j, jt_complete_fn *cb, void *cb_opaque, jt_complete_fn **new_cb,
-		       void **new_opaque);
+                       void **new_opaque);
 
 /*
  * jt_job_submit: arm the job and run fn(j, arg) on the built-in worker pool;

@@ -34,7 +34,8 @@ static void default_free(void *ctx, void *p, size_t size)
 #else
 static void *default_alloc_aligned(size_t size)
 {
-	return aligned_alloc(JT_ALLOC_ALIGN, (size + JT_ALLOC_ALIGN - 1) & ~(size_t)(JT_ALLOC_ALIGN - 1));
+	return aligned_alloc(JT_ALLOC_ALIGN,
+	                     (size + JT_ALLOC_ALIGN - 1) & ~(size_t)(JT_ALLOC_ALIGN - 1));
 }
 
 static void default_free_aligned(void *p, size_t size)

@@ -128,7 +128,7 @@ static void *dispatcher_main(void *arg)
 }
 
 int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns,
-			const struct jt_dispatcher_hooks *hooks)
+                        const struct jt_dispatcher_hooks *hooks)
 {
 	int err;
 

@@ -66,7 +66,7 @@ struct jt_dispatcher {
  * 0 or a negative errno (thread creation, eventfd creation).
  */
 int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns,
-			const struct jt_dispatcher_hooks *hooks);
+                        const struct jt_dispatcher_hooks *hooks);
 
 /*
  * jt_dispatcher_stop: thread mode: run what is queued, then stop and join.
@@ -93,6 +93,5 @@ int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max);
 
 /* jt_dispatcher_is_current: true on d's thread or inside d's poll. */
 bool jt_dispatcher_is_current(const struct jt_dispatcher *d);
-
 
 #endif /* JT_DISPATCHER_H */

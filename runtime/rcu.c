@@ -18,8 +18,8 @@ void jt_rcu_synchronize(void)
 
 static void deferred_trampoline(struct rcu_head *head)
 {
-	struct jt_rcu_deferred *d = (struct jt_rcu_deferred *)((char *)head -
-							       offsetof(struct jt_rcu_deferred, head));
+	struct jt_rcu_deferred *d =
+	        (struct jt_rcu_deferred *)((char *)head - offsetof(struct jt_rcu_deferred, head));
 
 	/* Pairs with the release in jt_rcu_defer (the caller's writes) and
 	 * with every jt_rcu_read_unlock (the readers' accesses). */

@@ -69,7 +69,7 @@ void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n)
 }
 
 int jt_registry_foreach(struct jt_registry *r, int (*fn)(struct jt_registry_node *n, void *arg),
-			void *arg)
+                        void *arg)
 {
 	int visited = 0;
 

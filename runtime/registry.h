@@ -56,6 +56,6 @@ void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n);
  * nodes fn was called for.
  */
 int jt_registry_foreach(struct jt_registry *r, int (*fn)(struct jt_registry_node *n, void *arg),
-			void *arg);
+                        void *arg);
 
 #endif /* JT_REGISTRY_H */

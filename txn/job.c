@@ -89,7 +89,7 @@ static void wrapped_complete(void *opaque, int ret)
 }
 
 int jt_job_wrap(jt_job *j, jt_complete_fn *cb, void *cb_opaque, jt_complete_fn **new_cb,
-		void **new_opaque)
+                void **new_opaque)
 {
 	int err;
 

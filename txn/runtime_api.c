@@ -7,7 +7,7 @@
 
 #include "txn/txn_internal.h"
 
-#define MAX_WORKERS 1024
+#define MAX_WORKERS         1024
 #define KNOWN_RUNTIME_FLAGS (JT_RUNTIME_POLL | JT_RUNTIME_ORDERED)
 
 void jt_runtime_opts_init(struct jt_runtime_opts *o)
@@ -79,13 +79,13 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	if (err != 0)
 		goto fail_pool;
 	hooks = (struct jt_dispatcher_hooks){
-		.ctx = rt,
-		.backlog_run = txn_backlog_run,
-		.backlog_ready = txn_backlog_ready,
-		.idle = txn_dispatcher_idle,
+	        .ctx = rt,
+	        .backlog_run = txn_backlog_run,
+	        .backlog_ready = txn_backlog_ready,
+	        .idle = txn_dispatcher_idle,
 	};
 	err = jt_dispatcher_start(&rt->disp, (opts.flags & JT_RUNTIME_POLL) != 0,
-				  opts.dispatch_spin_ns, &hooks);
+	                          opts.dispatch_spin_ns, &hooks);
 	if (err != 0)
 		goto fail_dispatcher;
 	*out = rt;
@@ -182,11 +182,13 @@ void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out)
 	out->misuse = jt_load_relaxed(&rt->misuse);
 	ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
 	out->retire_latency_p50_ns =
-		(uint64_t)((double)jt_latency_histogram_quantile(&rt->latency, 0.50) / ticks_per_ns);
+	        (uint64_t)((double)jt_latency_histogram_quantile(&rt->latency, 0.50) /
+	                   ticks_per_ns);
 	out->retire_latency_p99_ns =
-		(uint64_t)((double)jt_latency_histogram_quantile(&rt->latency, 0.99) / ticks_per_ns);
+	        (uint64_t)((double)jt_latency_histogram_quantile(&rt->latency, 0.99) /
+	                   ticks_per_ns);
 	out->retire_latency_max_ns =
-		(uint64_t)((double)jt_latency_histogram_max(&rt->latency) / ticks_per_ns);
+	        (uint64_t)((double)jt_latency_histogram_max(&rt->latency) / ticks_per_ns);
 }
 
 struct foreach_ctx {
@@ -232,7 +234,7 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 }
 
 int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i, void *arg),
-			   void *arg)
+                           void *arg)
 {
 	struct foreach_ctx ctx;
 	int visited;

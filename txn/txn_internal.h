@@ -70,8 +70,8 @@ struct jt_txn {
 	_Atomic int status;
 	_Atomic uint32_t flags;
 	jt_runtime *rt;
-	uint64_t ready_ticks;  /* by whoever brought pending to 0 */
-	struct jt_work work;   /* the hand-off to the dispatcher */
+	uint64_t ready_ticks; /* by whoever brought pending to 0 */
+	struct jt_work work;  /* the hand-off to the dispatcher */
 	/* --- builder until sealed, dispatcher after --- */
 	jt_cacheline_aligned struct jt_registry_node reg;
 	uint64_t id;
@@ -80,10 +80,10 @@ struct jt_txn {
 	_Atomic size_t members; /* read by introspection */
 	_Atomic int phase;      /* JT_TXN_OPEN / RUNNING / RETIRING */
 	uint32_t armed;
-	bool committing;       /* builder: inside the setup pass */
-	bool setup_ops;        /* builder: some member has prepare..clean */
+	bool committing;               /* builder: inside the setup pass */
+	bool setup_ops;                /* builder: some member has prepare..clean */
 	_Atomic bool cancel_delivered; /* dispatcher writes, introspection reads */
-	bool ready;            /* dispatcher, ordered mode */
+	bool ready;                    /* dispatcher, ordered mode */
 	void (*done)(void *opaque, int status);
 	void *done_opaque;
 	struct commit_waiter *waiter;

@@ -64,7 +64,7 @@ static int64_t cap_ns(int64_t remaining, int64_t cap)
 }
 
 static void wait_epoch(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg,
-		       int64_t timeout_ns)
+                       int64_t timeout_ns)
 {
 	uint32_t epoch;
 
