@@ -113,16 +113,15 @@ static void *dispatcher_main(void *arg)
 		run_some(d, 0, NULL);
 		if (!jt_mpsc_empty(&d->queue))
 			continue;
+		d->hooks.pass_done(d->hooks.ctx);
 		if (jt_load_seq_cst(&d->stop))
 			break;
 		if (jt_spin_for(d->spin_ns, thread_has_work, d))
 			continue;
-		if (d->hooks.idle != NULL)
-			d->hooks.idle(d->hooks.ctx);
+		d->hooks.idle(d->hooks.ctx);
 		jt_park(&d->wake, thread_has_work, d);
 	}
-	if (d->hooks.idle != NULL)
-		d->hooks.idle(d->hooks.ctx);
+	d->hooks.idle(d->hooks.ctx);
 	current_dispatcher = NULL;
 	return NULL;
 }
@@ -179,6 +178,7 @@ int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max)
 	if (!has_work(d))
 		clear_poll_signal(d);
 	done = run_some(d, max, max == 0 ? jt_load_acquire(&d->queue.tail) : NULL);
+	d->hooks.pass_done(d->hooks.ctx);
 	current_dispatcher = outer;
 	jt_store_release(&d->polling, 0);
 	return (int)done;

@@ -43,6 +43,9 @@ struct jt_dispatcher_hooks {
 	unsigned (*backlog_run)(void *ctx, unsigned budget);
 	/* True when backlog_run has something to do. */
 	bool (*backlog_ready)(void *ctx);
+	/* A pass over the queue ended (the queue was found empty, or a poll
+	 * returns). Both modes. */
+	void (*pass_done)(void *ctx);
 	/* Thread mode: the dispatcher found nothing to do and is about to
 	 * sleep. Poll mode never calls it. */
 	void (*idle)(void *ctx);

@@ -10,7 +10,8 @@
  */
 #include "txn/txn_internal.h"
 
-#define LIMBO_BATCH 64
+#define LIMBO_BATCH  64
+#define SIGNAL_BATCH 64 /* wake blocked waiters at least this often */
 
 static jt_txn *txn_of_work(struct jt_work *w)
 {
@@ -149,7 +150,12 @@ static void txn_retire(jt_txn *t)
 	finish_waiter(t, status);
 	/* seq_cst: the Dekker pair with rt_wait (wait.c). */
 	jt_store_seq_cst(&rt->retired, jt_load_relaxed(&rt->retired) + 1);
-	rt_signal_waiters(rt);
+	/* Waiters (drain, begin at max_inflight) are woken once per pass or
+	 * per SIGNAL_BATCH retirements, a commit_wait caller at once. */
+	if (waiter != NULL || ++rt->unsignalled >= SIGNAL_BATCH) {
+		rt->unsignalled = 0;
+		rt_signal_waiters(rt);
+	}
 	drop_waiter(rt, waiter);
 
 	t->limbo_next = rt->limbo;
@@ -212,6 +218,16 @@ unsigned txn_backlog_run(void *arg, unsigned budget)
 		done++;
 	}
 	return done;
+}
+
+void txn_pass_done(void *arg)
+{
+	jt_runtime *rt = arg;
+
+	if (rt->unsignalled != 0) {
+		rt->unsignalled = 0;
+		rt_signal_waiters(rt);
+	}
 }
 
 void txn_dispatcher_idle(void *arg)

@@ -46,6 +46,7 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_store_relaxed(&rt->counters.jobs_completed, 0);
 	jt_store_relaxed(&rt->counters.jobs_failed, 0);
 	jt_store_relaxed(&rt->counters.cancels, 0);
+	rt->unsignalled = 0;
 	rt->limbo = NULL;
 	rt->limbo_count = 0;
 	rt->batches_head = rt->batches_tail = NULL;
@@ -82,6 +83,7 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	        .ctx = rt,
 	        .backlog_run = txn_backlog_run,
 	        .backlog_ready = txn_backlog_ready,
+	        .pass_done = txn_pass_done,
 	        .idle = txn_dispatcher_idle,
 	};
 	err = jt_dispatcher_start(&rt->disp, (opts.flags & JT_RUNTIME_POLL) != 0,

@@ -129,7 +129,8 @@ struct jt_runtime {
 	jt_cacheline_aligned _Atomic uint64_t retired;
 	struct dispatcher_counters counters;
 	struct jt_latency_histogram latency;
-	jt_txn *limbo; /* the batch being filled */
+	unsigned unsignalled; /* retirements waiters have not been woken for */
+	jt_txn *limbo;        /* the batch being filled */
 	unsigned limbo_count;
 	jt_txn *batches_head, *batches_tail; /* waiting for their grace period */
 
@@ -163,6 +164,7 @@ unsigned txn_dispatch(struct jt_work *w);
 unsigned txn_backlog_run(void *rt, unsigned budget);
 bool txn_backlog_ready(void *rt);
 void txn_dispatcher_idle(void *rt);
+void txn_pass_done(void *rt);
 void txn_reclaim_all(jt_runtime *rt);
 
 /* wait.c */
