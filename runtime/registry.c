@@ -10,7 +10,7 @@
 static _Atomic unsigned next_thread_shard;
 static _Thread_local unsigned thread_shard = UINT_MAX;
 
-static unsigned this_thread_shard(void)
+unsigned jt_registry_this_shard(void)
 {
 	if (thread_shard == UINT_MAX)
 		thread_shard = jt_fetch_add_relaxed(&next_thread_shard, 1) % JT_REGISTRY_SHARDS;
@@ -22,7 +22,7 @@ void jt_registry_init(struct jt_registry *r)
 	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
 		struct jt_registry_shard *s = &r->shards[i];
 
-		pthread_mutex_init(&s->lock, NULL);
+		jt_futex_lock_init(&s->lock);
 		jt_store_relaxed(&s->head.next, &s->head);
 		s->head.prev = &s->head;
 		s->head.shard = i;
@@ -30,27 +30,21 @@ void jt_registry_init(struct jt_registry *r)
 	}
 }
 
-void jt_registry_fini(struct jt_registry *r)
-{
-	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++)
-		pthread_mutex_destroy(&r->shards[i].lock);
-}
-
 uint64_t jt_registry_add(struct jt_registry *r, struct jt_registry_node *n)
 {
-	unsigned shard = this_thread_shard();
+	unsigned shard = jt_registry_this_shard();
 	struct jt_registry_shard *s = &r->shards[shard];
 	uint64_t ordinal;
 
 	n->shard = shard;
-	pthread_mutex_lock(&s->lock);
+	jt_futex_lock_acquire(&s->lock);
 	ordinal = ++s->added;
 	n->prev = s->head.prev;
 	jt_store_relaxed(&n->next, &s->head);
 	/* Publish: pairs with the acquire loads in jt_registry_foreach. */
 	jt_store_release(&n->prev->next, n);
 	s->head.prev = n;
-	pthread_mutex_unlock(&s->lock);
+	jt_futex_lock_release(&s->lock);
 	return ordinal * JT_REGISTRY_SHARDS + shard;
 }
 
@@ -59,13 +53,13 @@ void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n)
 	struct jt_registry_shard *s = &r->shards[n->shard];
 	struct jt_registry_node *next;
 
-	pthread_mutex_lock(&s->lock);
+	jt_futex_lock_acquire(&s->lock);
 	next = jt_load_relaxed(&n->next);
 	/* `next` was published by its own add; release keeps the chain a
 	 * reader may follow from `prev` consistent (pairs with foreach). */
 	jt_store_release(&n->prev->next, next);
 	next->prev = n->prev;
-	pthread_mutex_unlock(&s->lock);
+	jt_futex_lock_release(&s->lock);
 }
 
 int jt_registry_foreach(struct jt_registry *r, int (*fn)(struct jt_registry_node *n, void *arg),

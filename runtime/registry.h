@@ -1,7 +1,7 @@
 /*
  * registry.h - the live-object registry: RCU-protected intrusive lists.
  *
- * Writers (add, remove) serialise per shard on a mutex that guards a few
+ * Writers (add, remove) serialise per shard on a futex lock that guards a few
  * pointer stores and never a callback; a builder thread always uses the same
  * shard, so builders on different threads rarely meet. Readers (foreach)
  * take no lock: they walk inside an RCU read-side section and never block a
@@ -15,10 +15,10 @@
 #ifndef JT_REGISTRY_H
 #define JT_REGISTRY_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #include "atomics/cacheline.h"
+#include "atomics/futex_lock.h"
 
 #define JT_REGISTRY_SHARDS 16
 
@@ -29,7 +29,7 @@ struct jt_registry_node {
 };
 
 struct jt_registry_shard {
-	jt_cacheline_aligned pthread_mutex_t lock;
+	jt_cacheline_aligned struct jt_futex_lock lock;
 	struct jt_registry_node head; /* circular list sentinel */
 	uint64_t added;               /* under lock */
 };
@@ -39,7 +39,9 @@ struct jt_registry {
 };
 
 void jt_registry_init(struct jt_registry *r);
-void jt_registry_fini(struct jt_registry *r);
+
+/* jt_registry_this_shard: the shard jt_registry_add uses on this thread. */
+unsigned jt_registry_this_shard(void);
 
 /*
  * jt_registry_add: link `n` into the calling thread's shard. Any thread.

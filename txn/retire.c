@@ -6,7 +6,8 @@
  * jt_runtime_poll), one item at a time, with no internal lock held while a
  * user callback runs. Reclamation is batched: retired txns wait in a limbo
  * list and go to call_rcu in groups of LIMBO_BATCH, one grace period per
- * batch; the dispatcher frees a batch itself once its grace period passed.
+ * batch; once it passed, the dispatcher returns the batch's txns to their
+ * builders' caches (txn_cache.c).
  */
 #include "txn/txn_internal.h"
 
@@ -20,7 +21,7 @@ static jt_txn *txn_of_work(struct jt_work *w)
 
 static jt_txn *txn_of_order_node(struct jt_mpsc_node *n)
 {
-	return (jt_txn *)((char *)n - offsetof(jt_txn, order_node));
+	return (jt_txn *)((char *)n - offsetof(jt_txn, u.live.order_node));
 }
 
 static void deliver_cancels(jt_txn *t)
@@ -47,30 +48,31 @@ static void deliver_cancels(jt_txn *t)
 /* call_rcu thread: the batch's grace period has passed. */
 static void batch_grace_done(struct jt_rcu_deferred *d)
 {
-	jt_txn *first = (jt_txn *)((char *)d - offsetof(jt_txn, reclaim));
+	jt_txn *first = (jt_txn *)((char *)d - offsetof(jt_txn, u.dead.reclaim));
 
 	/* release: pairs with the acquire load in reclaim_ready. */
-	jt_store_release(&first->grace_done, true);
+	jt_store_release(&first->u.dead.grace_done, true);
 }
 
 /*
- * Free, on the dispatcher's own thread, every batch whose grace period has
- * passed (call_rcu callbacks run in order, so only the head needs a look).
- * Freeing here rather than on the call_rcu thread keeps the frees in the
- * thread cache of the thread that retires.
+ * Recycle every batch whose grace period has passed (call_rcu callbacks run
+ * in order, so only the head needs a look): no reader can reach its txns
+ * any more. They go back to their builder's cache rather than to the
+ * allocator, so the next jt_txn_begin reuses them instead of the dispatcher
+ * freeing cold memory allocated on another thread.
  */
 static void reclaim_ready(jt_runtime *rt)
 {
 	jt_txn *batch;
 
-	while ((batch = rt->batches_head) != NULL && jt_load_acquire(&batch->grace_done)) {
-		rt->batches_head = batch->next_batch;
+	while ((batch = rt->batches_head) != NULL && jt_load_acquire(&batch->u.dead.grace_done)) {
+		rt->batches_head = batch->u.dead.next_batch;
 		if (rt->batches_head == NULL)
 			rt->batches_tail = NULL;
 		while (batch != NULL) {
-			jt_txn *next = batch->limbo_next;
+			jt_txn *next = batch->u.dead.next;
 
-			txn_free(batch);
+			txn_cache_give(rt, batch);
 			batch = next;
 		}
 	}
@@ -85,19 +87,19 @@ static void limbo_flush(jt_runtime *rt)
 		return;
 	rt->limbo = NULL;
 	rt->limbo_count = 0;
-	first->next_batch = NULL;
-	jt_store_relaxed(&first->grace_done, false);
+	first->u.dead.next_batch = NULL;
+	jt_store_relaxed(&first->u.dead.grace_done, false);
 	if (rt->batches_tail != NULL)
-		rt->batches_tail->next_batch = first;
+		rt->batches_tail->u.dead.next_batch = first;
 	else
 		rt->batches_head = first;
 	rt->batches_tail = first;
-	jt_rcu_defer(&first->reclaim, batch_grace_done);
+	jt_rcu_defer(&first->u.dead.reclaim, batch_grace_done);
 }
 
 static void finish_waiter(jt_txn *t, int status)
 {
-	struct commit_waiter *w = t->waiter;
+	struct commit_waiter *w = t->u.live.waiter;
 
 	if (w == NULL)
 		return;
@@ -119,7 +121,7 @@ static void txn_retire(jt_txn *t)
 {
 	jt_runtime *rt = t->rt;
 	int status = jt_load_relaxed(&t->status);
-	struct commit_waiter *waiter = t->waiter;
+	struct commit_waiter *waiter = t->u.live.waiter;
 	struct member_chunk *c;
 	jt_job *j;
 	uint64_t failed_jobs = 0;
@@ -134,8 +136,8 @@ static void txn_retire(jt_txn *t)
 		if (j->ops != NULL && j->ops->done != NULL)
 			j->ops->done(j->opaque, ret, status);
 	}
-	if (t->done != NULL)
-		t->done(t->done_opaque, status);
+	if (t->u.live.done != NULL)
+		t->u.live.done(t->u.live.done_opaque, status);
 	for_each_member(t, c, j)
 	{
 		if (j->ops != NULL && j->ops->destroy != NULL)
@@ -158,7 +160,7 @@ static void txn_retire(jt_txn *t)
 	}
 	drop_waiter(rt, waiter);
 
-	t->limbo_next = rt->limbo;
+	t->u.dead.next = rt->limbo; /* t->u.live is dead from here */
 	rt->limbo = t;
 	if (++rt->limbo_count >= LIMBO_BATCH) {
 		reclaim_ready(rt);
@@ -241,4 +243,5 @@ void txn_reclaim_all(jt_runtime *rt)
 	limbo_flush(rt);
 	jt_rcu_barrier(); /* every batch's grace_done is set after this */
 	reclaim_ready(rt);
+	txn_cache_fini(rt);
 }

@@ -35,6 +35,10 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_latency_histogram_init(&rt->latency);
 	jt_mpsc_init(&rt->order_queue);
 	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
+		jt_store_relaxed(&rt->caches[i].returned, NULL);
+		jt_store_relaxed(&rt->caches[i].cached, 0);
+		jt_store_relaxed(&rt->caches[i].busy, 0);
+		rt->caches[i].local = NULL;
 		jt_store_relaxed(&rt->builders[i].begun, 0);
 		jt_store_relaxed(&rt->builders[i].committed, 0);
 		jt_store_relaxed(&rt->builders[i].jobs_armed, 0);
@@ -96,7 +100,6 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 fail_dispatcher:
 	jt_worker_pool_stop(&rt->pool);
 fail_pool:
-	jt_registry_fini(&rt->registry);
 	jt_alloc_put_aligned(&alloc, rt, sizeof(*rt));
 	return err;
 }
@@ -135,7 +138,6 @@ int jt_runtime_destroy(jt_runtime *rt)
 	 * then every retired txn is freed before the allocator goes. */
 	jt_rcu_synchronize();
 	txn_reclaim_all(rt);
-	jt_registry_fini(&rt->registry);
 	alloc = rt->alloc;
 	jt_alloc_put_aligned(&alloc, rt, sizeof(*rt));
 	return 0;

@@ -29,7 +29,7 @@ static member_fn *op_clean(const struct jt_member_ops *ops)
 /* Call pick(ops) on the first `n` members, in registration order. */
 static void call_forward(jt_txn *t, size_t n, member_fn *(*pick)(const struct jt_member_ops *))
 {
-	for (struct member_chunk *c = t->first; c != NULL && n > 0; c = c->next) {
+	for (struct member_chunk *c = &t->chunk; c != NULL && n > 0; c = chunk_next(t, c)) {
 		for (uint32_t i = 0; i < c->count && n > 0; i++, n--) {
 			member_fn *fn = pick(c->jobs[i].ops);
 
@@ -39,22 +39,22 @@ static void call_forward(jt_txn *t, size_t n, member_fn *(*pick)(const struct jt
 	}
 }
 
-/* Call abort on the first `n` members, last one first. */
-static void call_abort_backward(jt_txn *t, size_t n)
+/*
+ * Call abort on the members of `c` and the chunks after it that are among
+ * the first `n` of the txn (`before` members precede `c`), last one first.
+ * Chunks are singly linked: recurse to the end first (depth: the number of
+ * chunks, a few dozen for a million members).
+ */
+static void call_abort_backward(jt_txn *t, struct member_chunk *c, size_t before, size_t n)
 {
-	size_t before = jt_load_relaxed(&t->members);
+	if (c == NULL || before >= n)
+		return;
+	call_abort_backward(t, chunk_next(t, c), before + c->count, n);
+	for (uint32_t i = c->count; i-- > 0;) {
+		member_fn *fn = before + i < n ? op_abort(c->jobs[i].ops) : NULL;
 
-	for (struct member_chunk *c = t->last; c != NULL; c = c->prev) {
-		before -= c->count; /* members in the chunks before c */
-		for (uint32_t i = c->count; i-- > 0;) {
-			member_fn *fn;
-
-			if (before + i >= n)
-				continue;
-			fn = op_abort(c->jobs[i].ops);
-			if (fn != NULL)
-				fn(c->jobs[i].opaque);
-		}
+		if (fn != NULL)
+			fn(c->jobs[i].opaque);
 	}
 }
 
@@ -63,7 +63,7 @@ int txn_setup_pass(jt_txn *t)
 	size_t prepared = 0;
 	int err = 0;
 
-	for (struct member_chunk *c = t->first; c != NULL && err == 0; c = c->next) {
+	for (struct member_chunk *c = &t->chunk; c != NULL && err == 0; c = chunk_next(t, c)) {
 		for (uint32_t i = 0; i < c->count && err == 0; i++) {
 			jt_job *j = &c->jobs[i];
 
@@ -77,7 +77,7 @@ int txn_setup_pass(jt_txn *t)
 	} else {
 		/* Failing from now on: jt_job_cancelled turns true. */
 		txn_record_failure(t, err, true);
-		call_abort_backward(t, prepared);
+		call_abort_backward(t, &t->chunk, 0, prepared);
 	}
 	call_forward(t, prepared, op_clean);
 	return err;

@@ -32,10 +32,18 @@
  *    period after the last retirement before it frees anything.
  */
 #include <errno.h>
+#include <stddef.h>
 
 #include "txn/txn_internal.h"
 
 #define CHUNK_MAX_MEMBERS 256
+
+/* The inline first member is the first chunk's storage. */
+_Static_assert(offsetof(jt_txn, inline_member) ==
+                       offsetof(jt_txn, chunk) + offsetof(struct member_chunk, jobs),
+               "inline member must follow the first chunk's header");
+_Static_assert(sizeof(jt_job) <= 64, "a member is at most 64 bytes");
+_Static_assert(sizeof(jt_txn) <= 256, "a txn is at most 256 bytes");
 
 void txn_hand_off(jt_txn *t)
 {
@@ -126,6 +134,20 @@ static int reserve_slot(jt_runtime *rt, unsigned flags)
 	}
 }
 
+static jt_txn *txn_alloc(jt_runtime *rt, unsigned shard)
+{
+	jt_txn *t = txn_cache_take(rt, shard);
+
+	if (t != NULL)
+		return t;
+	t = jt_alloc_get_aligned(&rt->alloc, sizeof(*t));
+	if (t != NULL) {
+		t->chunk.next = NULL;
+		t->chunk.cap = TXN_INLINE_MEMBERS;
+	}
+	return t;
+}
+
 int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 {
 	jt_txn *t;
@@ -136,7 +158,7 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	err = reserve_slot(rt, flags);
 	if (err != 0)
 		return err;
-	t = jt_alloc_get_aligned(&rt->alloc, sizeof(*t));
+	t = txn_alloc(rt, jt_registry_this_shard());
 	if (t == NULL) {
 		release_slot(rt);
 		return -ENOMEM;
@@ -148,7 +170,8 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	t->ready_ticks = 0;
 	t->work.run = txn_dispatch;
 	t->begin_ticks = jt_clock_ticks();
-	t->first = t->last = NULL;
+	t->last = &t->chunk;
+	t->chunk.count = 0;
 	jt_store_relaxed(&t->members, 0);
 	jt_store_relaxed(&t->phase, JT_TXN_OPEN);
 	t->armed = 0;
@@ -156,10 +179,9 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	t->setup_ops = false;
 	jt_store_relaxed(&t->cancel_delivered, false);
 	t->ready = false;
-	t->done = NULL;
-	t->done_opaque = NULL;
-	t->waiter = NULL;
-	t->limbo_next = NULL;
+	t->u.live.done = NULL;
+	t->u.live.done_opaque = NULL;
+	t->u.live.waiter = NULL;
 	/* Publishes the initialised txn to introspection (release inside). */
 	t->id = jt_registry_add(&rt->registry, &t->reg);
 	jt_fetch_add_relaxed(&rt->builders[t->reg.shard].begun, 1);
@@ -167,24 +189,24 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	return 0;
 }
 
-static struct member_chunk *chunk_new(jt_txn *t)
+/* The next chunk to fill: a kept spare, or a new one twice the size. */
+static struct member_chunk *chunk_advance(jt_txn *t)
 {
-	uint32_t cap = t->last == NULL ? 1 : t->last->cap * 2;
-	struct member_chunk *c;
+	struct member_chunk *c = t->last->next;
+	uint32_t cap;
 
-	if (cap > CHUNK_MAX_MEMBERS)
-		cap = CHUNK_MAX_MEMBERS;
-	c = jt_alloc_get(&t->rt->alloc, sizeof(*c) + cap * sizeof(jt_job));
-	if (c == NULL)
-		return NULL;
-	c->next = NULL;
-	c->prev = t->last;
-	c->count = 0;
-	c->cap = cap;
-	if (t->last != NULL)
+	if (c == NULL) {
+		cap = t->last->cap * 2;
+		if (cap > CHUNK_MAX_MEMBERS)
+			cap = CHUNK_MAX_MEMBERS;
+		c = jt_alloc_get(&t->rt->alloc, sizeof(*c) + cap * sizeof(jt_job));
+		if (c == NULL)
+			return NULL;
+		c->next = NULL;
+		c->cap = cap;
 		t->last->next = c;
-	else
-		t->first = c;
+	}
+	c->count = 0;
 	t->last = c;
 	return c;
 }
@@ -199,8 +221,8 @@ int jt_txn_add(jt_txn *t, const struct jt_member_ops *ops, void *opaque, jt_job 
 	if (t->committing)
 		return -EBUSY;
 	c = t->last;
-	if (c == NULL || c->count == c->cap) {
-		c = chunk_new(t);
+	if (c->count == c->cap) {
+		c = chunk_advance(t);
 		if (c == NULL)
 			return -ENOMEM;
 	}
@@ -233,7 +255,7 @@ static void txn_seal(jt_txn *t)
 	jt_fetch_add_relaxed(&bc->committed, 1);
 	jt_store_relaxed(&t->phase, JT_TXN_RUNNING);
 	if (rt->flags & JT_RUNTIME_ORDERED)
-		jt_mpsc_push(&rt->order_queue, &t->order_node);
+		jt_mpsc_push(&rt->order_queue, &t->u.live.order_node);
 	/* acq_rel: pairs with the FAILING fetch_or in txn_record_failure. */
 	old = jt_fetch_or_acq_rel(&t->flags, TXN_SEALED);
 	if (old & TXN_FAILING)
@@ -248,26 +270,28 @@ int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaqu
 
 	if (t == NULL || t->committing)
 		return -EINVAL;
-	t->done = done;
-	t->done_opaque = opaque;
+	t->u.live.done = done;
+	t->u.live.done_opaque = opaque;
 	t->committing = true;
 	err = t->setup_ops ? txn_setup_pass(t) : 0;
 	txn_seal(t);
 	return err;
 }
 
-void txn_free(jt_txn *t)
+void txn_free_chunks(jt_txn *t, struct member_chunk *c)
 {
-	const struct jt_alloc *a = &t->rt->alloc;
-	struct member_chunk *c = t->first;
-
 	while (c != NULL) {
 		struct member_chunk *next = c->next;
 
-		jt_alloc_put(a, c, sizeof(*c) + c->cap * sizeof(jt_job));
+		jt_alloc_put(&t->rt->alloc, c, sizeof(*c) + c->cap * sizeof(jt_job));
 		c = next;
 	}
-	jt_alloc_put_aligned(a, t, sizeof(*t));
+}
+
+void txn_free(jt_txn *t)
+{
+	txn_free_chunks(t, t->chunk.next);
+	jt_alloc_put_aligned(&t->rt->alloc, t, sizeof(*t));
 }
 
 static bool waiter_done(jt_runtime *rt, void *arg)
@@ -298,7 +322,7 @@ int jt_txn_commit_wait(jt_txn *t, int64_t timeout_ns, int *status)
 	jt_store_relaxed(&w->done, 0);
 	jt_store_relaxed(&w->refs, 2);
 	w->status = 0;
-	t->waiter = w;
+	t->u.live.waiter = w;
 	err = jt_txn_commit(t, NULL, NULL);
 	waited = rt_wait(rt, waiter_done, w, timeout_ns);
 	if (waited == 0 && status != NULL)

@@ -27,6 +27,8 @@
 /* jt_job.state: one read-modify-write moves it forward. */
 enum { JOB_IDLE = 0, JOB_ARMED = 1, JOB_COMPLETED = 2 };
 
+#define TXN_INLINE_MEMBERS 1
+
 /* jt_txn.flags */
 #define TXN_GROUPED 0x1u /* set at begin, constant */
 #define TXN_SEALED  0x2u /* the builder's hold was given up */
@@ -52,7 +54,7 @@ struct jt_job {
 };
 
 struct member_chunk {
-	struct member_chunk *next, *prev;
+	struct member_chunk *next;
 	uint32_t count, cap;
 	jt_job jobs[];
 };
@@ -65,35 +67,43 @@ struct commit_waiter {
 };
 
 struct jt_txn {
-	/* --- completers' line --- */
+	/* --- completers' line (id, begin_ticks: read-only after begin) --- */
 	jt_cacheline_aligned _Atomic uint64_t pending;
 	_Atomic int status;
 	_Atomic uint32_t flags;
 	jt_runtime *rt;
 	uint64_t ready_ticks; /* by whoever brought pending to 0 */
 	struct jt_work work;  /* the hand-off to the dispatcher */
-	/* --- builder until sealed, dispatcher after --- */
-	jt_cacheline_aligned struct jt_registry_node reg;
 	uint64_t id;
 	uint64_t begin_ticks;
-	struct member_chunk *first, *last;
-	_Atomic size_t members; /* read by introspection */
-	_Atomic int phase;      /* JT_TXN_OPEN / RUNNING / RETIRING */
+	/* --- builder until sealed, dispatcher after --- */
+	jt_cacheline_aligned struct jt_registry_node reg;
+	struct member_chunk *last; /* the chunk being filled */
+	_Atomic size_t members;    /* read by introspection */
+	_Atomic int phase;         /* JT_TXN_OPEN / RUNNING / RETIRING */
 	uint32_t armed;
 	bool committing;               /* builder: inside the setup pass */
 	bool setup_ops;                /* builder: some member has prepare..clean */
 	_Atomic bool cancel_delivered; /* dispatcher writes, introspection reads */
 	bool ready;                    /* dispatcher, ordered mode */
-	void (*done)(void *opaque, int status);
-	void *done_opaque;
-	struct commit_waiter *waiter;
-	struct jt_mpsc_node order_node; /* ordered mode: commit-order queue */
-	/* Reclamation, after retirement: txns go in batches; a batch's first
-	 * txn carries the batch's grace-period request. */
-	jt_txn *limbo_next;
-	jt_txn *next_batch;
-	_Atomic bool grace_done;
-	struct jt_rcu_deferred reclaim;
+	union {
+		struct { /* until retired */
+			void (*done)(void *opaque, int status);
+			void *done_opaque;
+			struct commit_waiter *waiter;
+			struct jt_mpsc_node order_node; /* JT_RUNTIME_ORDERED */
+		} live;
+		struct {                    /* after: batched reclamation, then the cache */
+			jt_txn *next;       /* in its batch, then in a cache */
+			jt_txn *next_batch; /* first txn of a batch only */
+			_Atomic bool grace_done;
+			struct jt_rcu_deferred reclaim;
+		} dead;
+	} u;
+	/* The first member lives in the txn: a one-job txn is one object.
+	 * Chunks after it are kept when the txn is recycled. */
+	struct member_chunk chunk;
+	jt_job inline_member[TXN_INLINE_MEMBERS];
 };
 
 /* Builder-side counters, one set per registry shard (per builder thread). */
@@ -101,6 +111,21 @@ struct builder_counters {
 	jt_cacheline_aligned _Atomic uint64_t begun;
 	_Atomic uint64_t committed;
 	_Atomic uint64_t jobs_armed;
+};
+
+/*
+ * Retired txns come back for reuse instead of being freed cold (one per
+ * registry shard, i.e. per builder thread). The reclaimer pushes onto
+ * `returned` (lock-free stack, pushes only); a builder that wins `busy`
+ * pops from `local`, refilling it by taking the whole `returned` stack
+ * with one exchange. Pops are serialised by `busy`, so no ABA; a builder
+ * that finds `busy` taken allocates instead of waiting.
+ */
+struct txn_cache {
+	jt_cacheline_aligned _Atomic(jt_txn *) returned;
+	_Atomic uint32_t cached; /* approximate size, bounds the cache */
+	_Atomic uint32_t busy;
+	jt_txn *local; /* owned by whoever holds busy */
 };
 
 /* Dispatcher-written counters: one writer, relaxed load + store. */
@@ -122,6 +147,7 @@ struct jt_runtime {
 	struct jt_mpsc_queue order_queue; /* JT_RUNTIME_ORDERED */
 
 	struct builder_counters builders[JT_REGISTRY_SHARDS];
+	struct txn_cache caches[JT_REGISTRY_SHARDS];
 	jt_cacheline_aligned _Atomic uint64_t inflight; /* with max_inflight only */
 	jt_cacheline_aligned _Atomic uint64_t misuse;
 
@@ -139,9 +165,15 @@ struct jt_runtime {
 	_Atomic uint32_t epoch_waiters;
 };
 
+/* The chunk after `c`, NULL past the one being filled (kept spares follow). */
+static inline struct member_chunk *chunk_next(const jt_txn *t, const struct member_chunk *c)
+{
+	return c == t->last ? NULL : c->next;
+}
+
 /* Walk every member in registration order. */
 #define for_each_member(t, c, j)                                                                   \
-	for ((c) = (t)->first; (c) != NULL; (c) = (c)->next)                                       \
+	for ((c) = &(t)->chunk; (c) != NULL; (c) = chunk_next((t), (c)))                           \
 		for ((j) = (c)->jobs; (j) < (c)->jobs + (c)->count; (j)++)
 
 static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
@@ -155,6 +187,12 @@ void txn_hand_off(jt_txn *t);
 bool txn_record_failure(jt_txn *t, int ret, bool from_prepare);
 void txn_put(jt_txn *t);
 void txn_free(jt_txn *t);
+void txn_free_chunks(jt_txn *t, struct member_chunk *first);
+
+/* txn_cache.c */
+jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard);
+void txn_cache_give(jt_runtime *rt, jt_txn *t);
+void txn_cache_fini(jt_runtime *rt);
 
 /* setup_pass.c: prepare, commit or abort, clean. Returns the prepare error. */
 int txn_setup_pass(jt_txn *t);

@@ -1,0 +1,84 @@
+/*
+ * txn_cache.c - recycling retired txns into their builders' shards.
+ *
+ * Producer: the dispatcher, after a txn's grace period (no reader can reach
+ * it). Consumer: jt_txn_begin on a thread of the same registry shard. See
+ * struct txn_cache for the protocol; nothing here ever waits.
+ */
+#include "txn/txn_internal.h"
+
+#define CACHE_MAX_TXNS     256 /* per shard; beyond it, retired txns are freed */
+#define CACHE_KEEP_MEMBERS 64  /* member capacity a cached txn keeps */
+
+/* Free the chunks past the first CACHE_KEEP_MEMBERS members of capacity. */
+static void trim_chunks(jt_txn *t)
+{
+	struct member_chunk *c = &t->chunk;
+	uint32_t kept = c->cap;
+
+	while (c->next != NULL && kept + c->next->cap <= CACHE_KEEP_MEMBERS) {
+		c = c->next;
+		kept += c->cap;
+	}
+	txn_free_chunks(t, c->next);
+	c->next = NULL;
+}
+
+void txn_cache_give(jt_runtime *rt, jt_txn *t)
+{
+	struct txn_cache *cache = &rt->caches[t->reg.shard];
+	jt_txn *head;
+
+	if (jt_load_relaxed(&cache->cached) >= CACHE_MAX_TXNS) {
+		txn_free(t);
+		return;
+	}
+	trim_chunks(t);
+	jt_fetch_add_relaxed(&cache->cached, 1);
+	head = jt_load_relaxed(&cache->returned);
+	do
+		t->u.dead.next = head;
+	/* release: pairs with the acquire exchange in txn_cache_take, which
+	 * then sees the txn's reset chunk list and link. */
+	while (!atomic_compare_exchange_weak_explicit(&cache->returned, &head, t,
+	                                              memory_order_release, memory_order_relaxed));
+}
+
+jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard)
+{
+	struct txn_cache *cache = &rt->caches[shard];
+	jt_txn *t;
+
+	/* acquire: pairs with the release store below from the previous
+	 * holder, which hands `local` over. */
+	if (jt_xchg_acq_rel(&cache->busy, 1) != 0)
+		return NULL; /* another builder of this shard: allocate instead */
+	t = cache->local;
+	if (t == NULL)
+		t = jt_xchg_acq_rel(&cache->returned, (jt_txn *)NULL);
+	if (t != NULL) {
+		cache->local = t->u.dead.next;
+		jt_fetch_sub_relaxed(&cache->cached, 1);
+	}
+	jt_store_release(&cache->busy, 0);
+	return t;
+}
+
+void txn_cache_fini(jt_runtime *rt)
+{
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
+		struct txn_cache *cache = &rt->caches[i];
+		jt_txn *lists[2] = {cache->local,
+		                    jt_xchg_acq_rel(&cache->returned, (jt_txn *)NULL)};
+
+		cache->local = NULL;
+		for (unsigned k = 0; k < 2; k++) {
+			while (lists[k] != NULL) {
+				jt_txn *next = lists[k]->u.dead.next;
+
+				txn_free(lists[k]);
+				lists[k] = next;
+			}
+		}
+	}
+}
