@@ -9,9 +9,9 @@
  * ThreadSanitizer cannot see liburcu's synchronisation (inline asm and
  * volatile accesses). Under __SANITIZE_THREAD__ the wrappers state it:
  * every read-unlock releases a common sync object, and every grace period
- * and every call_rcu callback acquires it. That is exactly RCU's guarantee:
- * each read section that could see an object happens before its
- * reclamation. liburcu's LGPL inline fast paths are used only outside
+ * acquires it. That is exactly RCU's guarantee: each read section that
+ * could see an object happens before its reclamation. (call_rcu is not
+ * used: runtime/reclaimer.h says why.) liburcu's LGPL inline fast paths are used only outside
  * sanitizer builds: TSan cannot see them, and UBSan reports liburcu's own
  * under-aligned reader slots (128-byte type, 32-byte placement).
  */
@@ -42,12 +42,6 @@ extern char jt_rcu_tsan_sync;
 #define jt_tsan_release(p) ((void)0)
 #endif
 
-/* A deferred call: embed it in the object that jt_rcu_defer frees. */
-struct jt_rcu_deferred {
-	struct rcu_head head;
-	void (*fn)(struct jt_rcu_deferred *d);
-};
-
 /* jt_rcu_read_lock: enter a read-side section. Any thread; nests. */
 static inline void jt_rcu_read_lock(void)
 {
@@ -74,18 +68,5 @@ static inline int jt_rcu_read_ongoing(void)
  * call has ended. Not inside a read section.
  */
 void jt_rcu_synchronize(void);
-
-/*
- * jt_rcu_defer: run fn(d) on liburcu's call_rcu thread after a grace period.
- * Never blocks; fn runs ~10 ms later: for freeing memory only. Everything
- * the caller wrote before the call is visible to fn.
- */
-void jt_rcu_defer(struct jt_rcu_deferred *d, void (*fn)(struct jt_rcu_deferred *d));
-
-/*
- * jt_rcu_barrier: wait until every jt_rcu_defer callback queued so far has
- * run. Not inside a read section nor from such a callback.
- */
-void jt_rcu_barrier(void);
 
 #endif /* JT_RCU_H */

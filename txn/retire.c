@@ -5,9 +5,8 @@
  * Everything here runs on the dispatcher (its thread, or the thread inside
  * jt_runtime_poll), one item at a time, with no internal lock held while a
  * user callback runs. Reclamation is batched: retired txns wait in a limbo
- * list and go to call_rcu in groups of LIMBO_BATCH, one grace period per
- * batch; once it passed, the dispatcher returns the batch's txns to their
- * builders' caches (txn_cache.c).
+ * list and go to the reclaimer in groups of LIMBO_BATCH; after a grace
+ * period it returns them to their builders' caches (txn_cache.c).
  */
 #include "txn/txn_internal.h"
 
@@ -45,41 +44,23 @@ static void deliver_cancels(jt_txn *t)
 	counter_add(&rt->counters.cancels, requested);
 }
 
-/* call_rcu thread: the batch's grace period has passed. */
-static void batch_grace_done(struct jt_rcu_deferred *d)
+/* Reclaimer thread, after the batch's grace period: recycle its txns. */
+static unsigned reclaim_batch(struct jt_work *w)
 {
-	jt_txn *first = (jt_txn *)((char *)d - offsetof(jt_txn, u.dead.reclaim));
+	jt_txn *t = (jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim));
+	jt_runtime *rt = t->rt;
 
-	/* release: pairs with the acquire load in reclaim_ready. */
-	jt_store_release(&first->u.dead.grace_done, true);
-}
+	while (t != NULL) {
+		jt_txn *next = t->u.dead.next;
 
-/*
- * Recycle every batch whose grace period has passed (call_rcu callbacks run
- * in order, so only the head needs a look): no reader can reach its txns
- * any more. They go back to their builder's cache rather than to the
- * allocator, so the next jt_txn_begin reuses them instead of the dispatcher
- * freeing cold memory allocated on another thread.
- */
-static void reclaim_ready(jt_runtime *rt)
-{
-	jt_txn *batch;
-
-	while ((batch = rt->batches_head) != NULL && jt_load_acquire(&batch->u.dead.grace_done)) {
-		rt->batches_head = batch->u.dead.next_batch;
-		if (rt->batches_head == NULL)
-			rt->batches_tail = NULL;
-		while (batch != NULL) {
-			jt_txn *next = batch->u.dead.next;
-
-			txn_cache_give(rt, batch);
-			batch = next;
-		}
+		txn_cache_give(rt, t);
+		t = next;
 	}
+	return 0;
 }
 
-/* Ask for a grace period for the batch being filled. */
-static void limbo_flush(jt_runtime *rt)
+/* Hand the batch being filled to the reclaimer. */
+void txn_limbo_flush(jt_runtime *rt)
 {
 	jt_txn *first = rt->limbo;
 
@@ -87,14 +68,8 @@ static void limbo_flush(jt_runtime *rt)
 		return;
 	rt->limbo = NULL;
 	rt->limbo_count = 0;
-	first->u.dead.next_batch = NULL;
-	jt_store_relaxed(&first->u.dead.grace_done, false);
-	if (rt->batches_tail != NULL)
-		rt->batches_tail->u.dead.next_batch = first;
-	else
-		rt->batches_head = first;
-	rt->batches_tail = first;
-	jt_rcu_defer(&first->u.dead.reclaim, batch_grace_done);
+	first->u.dead.reclaim.run = reclaim_batch;
+	jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
 }
 
 static void finish_waiter(jt_txn *t, int status)
@@ -162,10 +137,8 @@ static void txn_retire(jt_txn *t)
 
 	t->u.dead.next = rt->limbo; /* t->u.live is dead from here */
 	rt->limbo = t;
-	if (++rt->limbo_count >= LIMBO_BATCH) {
-		reclaim_ready(rt);
-		limbo_flush(rt);
-	}
+	if (++rt->limbo_count >= LIMBO_BATCH)
+		txn_limbo_flush(rt);
 }
 
 /* `t` has no pending unit left: retire now, or in commit order. */
@@ -234,14 +207,5 @@ void txn_pass_done(void *arg)
 
 void txn_dispatcher_idle(void *arg)
 {
-	reclaim_ready(arg);
-	limbo_flush(arg);
-}
-
-void txn_reclaim_all(jt_runtime *rt)
-{
-	limbo_flush(rt);
-	jt_rcu_barrier(); /* every batch's grace_done is set after this */
-	reclaim_ready(rt);
-	txn_cache_fini(rt);
+	txn_limbo_flush(arg);
 }

@@ -53,7 +53,6 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	rt->unsignalled = 0;
 	rt->limbo = NULL;
 	rt->limbo_count = 0;
-	rt->batches_head = rt->batches_tail = NULL;
 	jt_store_relaxed(&rt->retire_epoch, 0);
 	jt_store_relaxed(&rt->epoch_waiters, 0);
 }
@@ -80,6 +79,9 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 		return -ENOMEM;
 	rt->alloc = alloc;
 	runtime_init_fields(rt, &opts);
+	err = jt_reclaimer_start(&rt->reclaimer);
+	if (err != 0)
+		goto fail_reclaimer;
 	err = jt_worker_pool_start(&rt->pool, opts.workers, &rt->alloc);
 	if (err != 0)
 		goto fail_pool;
@@ -100,6 +102,8 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 fail_dispatcher:
 	jt_worker_pool_stop(&rt->pool);
 fail_pool:
+	jt_reclaimer_stop(&rt->reclaimer);
+fail_reclaimer:
 	jt_alloc_put_aligned(&alloc, rt, sizeof(*rt));
 	return err;
 }
@@ -134,10 +138,12 @@ int jt_runtime_destroy(jt_runtime *rt)
 	rt_wait(rt, all_retired, NULL, -1);
 	jt_dispatcher_stop(&rt->disp);
 	jt_worker_pool_stop(&rt->pool);
-	/* Completers still returning from a hand-off hold read sections;
-	 * then every retired txn is freed before the allocator goes. */
-	jt_rcu_synchronize();
-	txn_reclaim_all(rt);
+	/* Completers may still be returning from a hand-off inside read
+	 * sections: the reclaimer's last grace period waits for them. Then
+	 * every txn is back in a cache, freed before the allocator goes. */
+	txn_limbo_flush(rt);
+	jt_reclaimer_stop(&rt->reclaimer);
+	txn_cache_fini(rt);
 	alloc = rt->alloc;
 	jt_alloc_put_aligned(&alloc, rt, sizeof(*rt));
 	return 0;

@@ -1,14 +1,17 @@
 /*
  * txn_cache.c - recycling retired txns into their builders' shards.
  *
- * Producer: the dispatcher, after a txn's grace period (no reader can reach
- * it). Consumer: jt_txn_begin on a thread of the same registry shard. See
- * struct txn_cache for the protocol; nothing here ever waits.
+ * Producer: the reclaimer thread, after a txn's grace period (no reader can
+ * reach it). Consumer: jt_txn_begin on a thread of the same registry shard.
+ * See struct txn_cache for the protocol; nothing here ever waits. The
+ * bounds keep what a burst leaves behind small: at most CACHE_MAX_TXNS
+ * txns per shard, each keeping chunks for CACHE_KEEP_MEMBERS members
+ * (about 4 KiB with its chunks, 1 MiB per shard for one-job txns).
  */
 #include "txn/txn_internal.h"
 
-#define CACHE_MAX_TXNS     256 /* per shard; beyond it, retired txns are freed */
-#define CACHE_KEEP_MEMBERS 64  /* member capacity a cached txn keeps */
+#define CACHE_MAX_TXNS     4096 /* per shard; beyond it, retired txns are freed */
+#define CACHE_KEEP_MEMBERS 16   /* member capacity a cached txn keeps */
 
 /* Free the chunks past the first CACHE_KEEP_MEMBERS members of capacity. */
 static void trim_chunks(jt_txn *t)

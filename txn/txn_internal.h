@@ -21,6 +21,7 @@
 #include "runtime/dispatcher.h"
 #include "runtime/latency_histogram.h"
 #include "runtime/rcu.h"
+#include "runtime/reclaimer.h"
 #include "runtime/registry.h"
 #include "runtime/worker_pool.h"
 
@@ -93,11 +94,9 @@ struct jt_txn {
 			struct commit_waiter *waiter;
 			struct jt_mpsc_node order_node; /* JT_RUNTIME_ORDERED */
 		} live;
-		struct {                    /* after: batched reclamation, then the cache */
-			jt_txn *next;       /* in its batch, then in a cache */
-			jt_txn *next_batch; /* first txn of a batch only */
-			_Atomic bool grace_done;
-			struct jt_rcu_deferred reclaim;
+		struct {                        /* after: batched reclamation, then the cache */
+			jt_txn *next;           /* in its batch, then in a cache */
+			struct jt_work reclaim; /* first txn of a batch only */
 		} dead;
 	} u;
 	/* The first member lives in the txn: a one-job txn is one object.
@@ -114,8 +113,8 @@ struct builder_counters {
 };
 
 /*
- * Retired txns come back for reuse instead of being freed cold (one per
- * registry shard, i.e. per builder thread). The reclaimer pushes onto
+ * Retired txns come back for reuse instead of being freed cold (one cache
+ * per registry shard, i.e. per builder thread). The reclaimer pushes onto
  * `returned` (lock-free stack, pushes only); a builder that wins `busy`
  * pops from `local`, refilling it by taking the whole `returned` stack
  * with one exchange. Pops are serialised by `busy`, so no ABA; a builder
@@ -158,7 +157,7 @@ struct jt_runtime {
 	unsigned unsignalled; /* retirements waiters have not been woken for */
 	jt_txn *limbo;        /* the batch being filled */
 	unsigned limbo_count;
-	jt_txn *batches_head, *batches_tail; /* waiting for their grace period */
+	struct jt_reclaimer reclaimer;
 
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
 	jt_cacheline_aligned _Atomic uint32_t retire_epoch;
@@ -203,7 +202,7 @@ unsigned txn_backlog_run(void *rt, unsigned budget);
 bool txn_backlog_ready(void *rt);
 void txn_dispatcher_idle(void *rt);
 void txn_pass_done(void *rt);
-void txn_reclaim_all(jt_runtime *rt);
+void txn_limbo_flush(jt_runtime *rt);
 
 /* wait.c */
 void rt_signal_waiters(jt_runtime *rt);
