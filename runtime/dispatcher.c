@@ -61,6 +61,8 @@ static unsigned run_some(struct jt_dispatcher *d, unsigned budget, struct jt_mps
 			break;
 		if (snap != NULL && (n == snap || (snap == &q->stub && q->head == &q->stub)))
 			reached = true;
+		if (d->hooks.prefetch != NULL && q->head != &q->stub)
+			d->hooks.prefetch(jt_work_of(q->head));
 		done += jt_work_of(n)->run(jt_work_of(n));
 	}
 	return done;

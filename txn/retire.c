@@ -5,8 +5,9 @@
  * Everything here runs on the dispatcher (its thread, or the thread inside
  * jt_runtime_poll), one item at a time, with no internal lock held while a
  * user callback runs. Reclamation is batched: retired txns wait in a limbo
- * list and go to the reclaimer in groups of LIMBO_BATCH; after a grace
- * period it returns them to their builders' caches (txn_cache.c).
+ * list per builder shard and go to the reclaimer in groups of LIMBO_BATCH;
+ * after a grace period it returns each group to its builders' cache
+ * (txn_cache.c).
  */
 #include "txn/txn_internal.h"
 
@@ -44,32 +45,49 @@ static void deliver_cancels(jt_txn *t)
 	counter_add(&rt->counters.cancels, requested);
 }
 
-/* Reclaimer thread, after the batch's grace period: recycle its txns. */
+/* Reclaimer thread, after the batch's grace period: recycle it. */
 static unsigned reclaim_batch(struct jt_work *w)
 {
-	jt_txn *t = (jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim));
-	jt_runtime *rt = t->rt;
+	jt_txn *first = (jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim));
 
-	while (t != NULL) {
-		jt_txn *next = t->u.dead.next;
-
-		txn_cache_give(rt, t);
-		t = next;
-	}
+	txn_cache_give_batch(first->rt, first);
 	return 0;
 }
 
-/* Hand the batch being filled to the reclaimer. */
-void txn_limbo_flush(jt_runtime *rt)
+/* Hand one shard's batch to the reclaimer. */
+static void limbo_flush_shard(jt_runtime *rt, struct limbo *l)
 {
-	jt_txn *first = rt->limbo;
+	jt_txn *first = l->head;
 
 	if (first == NULL)
 		return;
-	rt->limbo = NULL;
-	rt->limbo_count = 0;
+	first->u.dead.batch_tail = l->tail;
+	first->u.dead.batch_count = l->count;
 	first->u.dead.reclaim.run = reclaim_batch;
+	l->head = l->tail = NULL;
+	l->count = 0;
 	jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
+}
+
+void txn_limbo_flush(jt_runtime *rt)
+{
+	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++)
+		limbo_flush_shard(rt, &rt->limbo[i]);
+}
+
+/* Retired: free spare chunks now (introspection never reads members), and
+ * queue the txn itself for reclamation after a grace period. */
+static void limbo_add(jt_runtime *rt, jt_txn *t)
+{
+	struct limbo *l = &rt->limbo[t->reg.shard];
+
+	txn_cache_trim(t);
+	t->u.dead.next = l->head; /* t->u.live is dead from here */
+	if (l->head == NULL)
+		l->tail = t;
+	l->head = t;
+	if (++l->count >= LIMBO_BATCH)
+		limbo_flush_shard(rt, l);
 }
 
 static void finish_waiter(jt_txn *t, int status)
@@ -79,9 +97,9 @@ static void finish_waiter(jt_txn *t, int status)
 	if (w == NULL)
 		return;
 	w->status = status;
-	/* seq_cst: the Dekker pair with rt_wait; also releases w->status to
-	 * the waiter's seq_cst load of `done`. */
-	jt_store_seq_cst(&w->done, 1);
+	/* relaxed: published by the release store of `retired` that follows
+	 * (the waiter's predicate reads `retired` first). */
+	jt_store_relaxed(&w->done, 1);
 }
 
 static void drop_waiter(jt_runtime *rt, struct commit_waiter *w)
@@ -123,10 +141,12 @@ static void txn_retire(jt_txn *t)
 	counter_add(&rt->counters.jobs_failed, failed_jobs);
 	counter_add(&rt->counters.failed, status != 0);
 	if (rt->max_inflight != 0)
-		jt_fetch_sub_seq_cst(&rt->inflight, 1); /* Dekker pair: rt_wait */
+		jt_fetch_sub_relaxed(&rt->inflight, 1); /* published by `retired` */
 	finish_waiter(t, status);
-	/* seq_cst: the Dekker pair with rt_wait (wait.c). */
-	jt_store_seq_cst(&rt->retired, jt_load_relaxed(&rt->retired) + 1);
+	/* release, not seq_cst: a full barrier per retirement would wait for
+	 * every store above to reach memory. The Dekker pair with waiters
+	 * uses the seq_cst RMW in rt_signal_waiters (wait.c). */
+	jt_store_release(&rt->retired, jt_load_relaxed(&rt->retired) + 1);
 	/* Waiters (drain, begin at max_inflight) are woken once per pass or
 	 * per SIGNAL_BATCH retirements, a commit_wait caller at once. */
 	if (waiter != NULL || ++rt->unsignalled >= SIGNAL_BATCH) {
@@ -135,10 +155,7 @@ static void txn_retire(jt_txn *t)
 	}
 	drop_waiter(rt, waiter);
 
-	t->u.dead.next = rt->limbo; /* t->u.live is dead from here */
-	rt->limbo = t;
-	if (++rt->limbo_count >= LIMBO_BATCH)
-		txn_limbo_flush(rt);
+	limbo_add(rt, t);
 }
 
 /* `t` has no pending unit left: retire now, or in commit order. */
@@ -150,6 +167,15 @@ static unsigned txn_ready(jt_txn *t)
 	}
 	txn_retire(t);
 	return 1;
+}
+
+void txn_prefetch(struct jt_work *next)
+{
+	jt_txn *t = txn_of_work(next);
+
+	/* Retirement reads and writes every line of the txn. */
+	for (size_t off = 0; off < sizeof(*t); off += JT_CACHELINE)
+		__builtin_prefetch((char *)t + off, 1);
 }
 
 unsigned txn_dispatch(struct jt_work *w)

@@ -51,8 +51,7 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_store_relaxed(&rt->counters.jobs_failed, 0);
 	jt_store_relaxed(&rt->counters.cancels, 0);
 	rt->unsignalled = 0;
-	rt->limbo = NULL;
-	rt->limbo_count = 0;
+	memset(rt->limbo, 0, sizeof(rt->limbo));
 	jt_store_relaxed(&rt->retire_epoch, 0);
 	jt_store_relaxed(&rt->epoch_waiters, 0);
 }
@@ -89,6 +88,7 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	        .ctx = rt,
 	        .backlog_run = txn_backlog_run,
 	        .backlog_ready = txn_backlog_ready,
+	        .prefetch = txn_prefetch,
 	        .pass_done = txn_pass_done,
 	        .idle = txn_dispatcher_idle,
 	};
@@ -112,7 +112,7 @@ static bool all_retired(jt_runtime *rt, void *arg)
 {
 	/* retired first: committed >= retired at every instant, so equal
 	 * values mean none in flight at the time committed was read. */
-	uint64_t retired = jt_load_seq_cst(&rt->retired);
+	uint64_t retired = rt_retired_sync(rt);
 
 	(void)arg;
 	return retired == rt_committed(rt);

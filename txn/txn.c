@@ -109,7 +109,8 @@ static void release_slot(jt_runtime *rt)
 static bool slot_available(jt_runtime *rt, void *arg)
 {
 	(void)arg;
-	return jt_load_seq_cst(&rt->inflight) < rt->max_inflight;
+	rt_retired_sync(rt); /* makes the retirements' decrements visible */
+	return jt_load_relaxed(&rt->inflight) < rt->max_inflight;
 }
 
 /* Take one of max_inflight slots; 0, -EAGAIN, or a wait error. */
@@ -251,7 +252,7 @@ static void txn_seal(jt_txn *t)
 	t->committing = false;
 	jt_fetch_add_relaxed(&bc->jobs_armed, t->armed);
 	/* Counted before the hold drops, so committed >= retired always; the
-	 * retirement's seq_cst store makes it visible to drain. */
+	 * release store of `retired` at retirement carries it to drain. */
 	jt_fetch_add_relaxed(&bc->committed, 1);
 	jt_store_relaxed(&t->phase, JT_TXN_RUNNING);
 	if (rt->flags & JT_RUNTIME_ORDERED)
@@ -298,9 +299,8 @@ static bool waiter_done(jt_runtime *rt, void *arg)
 {
 	struct commit_waiter *w = arg;
 
-	(void)rt;
-	/* seq_cst: the Dekker pair with finish_waiter (retire.c). */
-	return jt_load_seq_cst(&w->done) != 0;
+	rt_retired_sync(rt); /* makes finish_waiter's store visible */
+	return jt_load_relaxed(&w->done) != 0;
 }
 
 int jt_txn_commit_wait(jt_txn *t, int64_t timeout_ns, int *status)

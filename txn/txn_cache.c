@@ -3,7 +3,9 @@
  *
  * Producer: the reclaimer thread, after a txn's grace period (no reader can
  * reach it). Consumer: jt_txn_begin on a thread of the same registry shard.
- * See struct txn_cache for the protocol; nothing here ever waits. The
+ * A batch holds txns of one shard and goes back with one CAS, touching only
+ * its first and last txn. See struct txn_cache for the protocol; nothing
+ * here ever waits. The
  * bounds keep what a burst leaves behind small: at most CACHE_MAX_TXNS
  * txns per shard, each keeping chunks for CACHE_KEEP_MEMBERS members
  * (about 4 KiB with its chunks, 1 MiB per shard for one-job txns).
@@ -13,8 +15,7 @@
 #define CACHE_MAX_TXNS     4096 /* per shard; beyond it, retired txns are freed */
 #define CACHE_KEEP_MEMBERS 16   /* member capacity a cached txn keeps */
 
-/* Free the chunks past the first CACHE_KEEP_MEMBERS members of capacity. */
-static void trim_chunks(jt_txn *t)
+void txn_cache_trim(jt_txn *t)
 {
 	struct member_chunk *c = &t->chunk;
 	uint32_t kept = c->cap;
@@ -27,23 +28,29 @@ static void trim_chunks(jt_txn *t)
 	c->next = NULL;
 }
 
-void txn_cache_give(jt_runtime *rt, jt_txn *t)
+void txn_cache_give_batch(jt_runtime *rt, jt_txn *first)
 {
-	struct txn_cache *cache = &rt->caches[t->reg.shard];
+	struct txn_cache *cache = &rt->caches[first->reg.shard];
+	jt_txn *tail = first->u.dead.batch_tail;
+	uint32_t count = first->u.dead.batch_count;
 	jt_txn *head;
 
-	if (jt_load_relaxed(&cache->cached) >= CACHE_MAX_TXNS) {
-		txn_free(t);
+	if (jt_load_relaxed(&cache->cached) + count > CACHE_MAX_TXNS) {
+		while (first != NULL) {
+			jt_txn *next = first->u.dead.next;
+
+			txn_free(first);
+			first = next;
+		}
 		return;
 	}
-	trim_chunks(t);
-	jt_fetch_add_relaxed(&cache->cached, 1);
+	jt_fetch_add_relaxed(&cache->cached, count);
 	head = jt_load_relaxed(&cache->returned);
 	do
-		t->u.dead.next = head;
+		tail->u.dead.next = head;
 	/* release: pairs with the acquire exchange in txn_cache_take, which
-	 * then sees the txn's reset chunk list and link. */
-	while (!atomic_compare_exchange_weak_explicit(&cache->returned, &head, t,
+	 * then sees every txn of the chain and its links. */
+	while (!atomic_compare_exchange_weak_explicit(&cache->returned, &head, first,
 	                                              memory_order_release, memory_order_relaxed));
 }
 

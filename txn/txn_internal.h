@@ -94,9 +94,13 @@ struct jt_txn {
 			struct commit_waiter *waiter;
 			struct jt_mpsc_node order_node; /* JT_RUNTIME_ORDERED */
 		} live;
-		struct {                        /* after: batched reclamation, then the cache */
-			jt_txn *next;           /* in its batch, then in a cache */
-			struct jt_work reclaim; /* first txn of a batch only */
+		/* After: batched reclamation, then the cache. */
+		struct {
+			jt_txn *next; /* in its batch, then in a cache */
+			/* The first txn of a batch only: */
+			struct jt_work reclaim;
+			jt_txn *batch_tail;
+			uint32_t batch_count;
 		} dead;
 	} u;
 	/* The first member lives in the txn: a one-job txn is one object.
@@ -155,8 +159,10 @@ struct jt_runtime {
 	struct dispatcher_counters counters;
 	struct jt_latency_histogram latency;
 	unsigned unsignalled; /* retirements waiters have not been woken for */
-	jt_txn *limbo;        /* the batch being filled */
-	unsigned limbo_count;
+	struct limbo {        /* per shard: the batch being filled */
+		jt_txn *head, *tail;
+		uint32_t count;
+	} limbo[JT_REGISTRY_SHARDS];
 	struct jt_reclaimer reclaimer;
 
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
@@ -190,7 +196,8 @@ void txn_free_chunks(jt_txn *t, struct member_chunk *first);
 
 /* txn_cache.c */
 jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard);
-void txn_cache_give(jt_runtime *rt, jt_txn *t);
+void txn_cache_give_batch(jt_runtime *rt, jt_txn *first);
+void txn_cache_trim(jt_txn *t);
 void txn_cache_fini(jt_runtime *rt);
 
 /* setup_pass.c: prepare, commit or abort, clean. Returns the prepare error. */
@@ -198,6 +205,7 @@ int txn_setup_pass(jt_txn *t);
 
 /* retire.c: dispatcher side */
 unsigned txn_dispatch(struct jt_work *w);
+void txn_prefetch(struct jt_work *next);
 unsigned txn_backlog_run(void *rt, unsigned budget);
 bool txn_backlog_ready(void *rt);
 void txn_dispatcher_idle(void *rt);
@@ -206,6 +214,7 @@ void txn_limbo_flush(jt_runtime *rt);
 
 /* wait.c */
 void rt_signal_waiters(jt_runtime *rt);
+uint64_t rt_retired_sync(jt_runtime *rt);
 int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, int64_t timeout_ns);
 uint64_t rt_committed(jt_runtime *rt);
 uint64_t rt_begun(jt_runtime *rt);

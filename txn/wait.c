@@ -2,13 +2,16 @@
  * wait.c - blocking until the dispatcher has retired enough: drain,
  * destroy, jt_txn_begin at max_inflight, jt_txn_commit_wait.
  *
- * Waiters sleep on `retire_epoch`. The dispatcher changes the state a
- * waiter checks with a seq_cst store or RMW, then loads `epoch_waiters`
+ * Waiters sleep on `retire_epoch`. Everything a waiter checks is written by
+ * the dispatcher before it bumps `retired` (a release store per
+ * retirement), and every predicate starts with a seq_cst load of `retired`
+ * (rt_retired_sync), which makes the rest visible. At a signal point the
+ * dispatcher does a seq_cst RMW of `retired`, then loads `epoch_waiters`
  * (seq_cst) and bumps the epoch and wakes only when someone waits. A waiter
  * increments `epoch_waiters` (seq_cst), reads the epoch, then checks its
- * predicate with seq_cst loads: by the Dekker argument of atomics/parking.h
- * either the dispatcher sees the waiter or the waiter sees the new state,
- * and a bump between the epoch read and the futex wait fails the wait.
+ * predicate: by the Dekker argument of atomics/parking.h either the
+ * dispatcher sees the waiter or the waiter sees the new state, and a bump
+ * between the epoch read and the futex wait fails the wait.
  *
  * In poll mode nobody else may be polling, so a waiter runs the callbacks
  * itself (jt_runtime_poll on its own thread) and sleeps on the eventfd.
@@ -40,8 +43,18 @@ uint64_t rt_committed(jt_runtime *rt)
 	return n;
 }
 
+uint64_t rt_retired_sync(jt_runtime *rt)
+{
+	/* seq_cst: pairs with the RMW in rt_signal_waiters; acquire: pairs
+	 * with the release stores of each retirement. */
+	return jt_load_seq_cst(&rt->retired);
+}
+
 void rt_signal_waiters(jt_runtime *rt)
 {
+	/* The Dekker store: an RMW reads the latest release store, so a
+	 * waiter that misses this one's effect is seen below. */
+	jt_fetch_add_seq_cst(&rt->retired, 0);
 	if (jt_load_seq_cst(&rt->epoch_waiters) == 0)
 		return;
 	jt_fetch_add_seq_cst(&rt->retire_epoch, 1);
