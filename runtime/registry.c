@@ -30,22 +30,20 @@ void jt_registry_init(struct jt_registry *r)
 	}
 }
 
-uint64_t jt_registry_add(struct jt_registry *r, struct jt_registry_node *n)
+void jt_registry_add(struct jt_registry *r, struct jt_registry_node *n)
 {
 	unsigned shard = jt_registry_this_shard();
 	struct jt_registry_shard *s = &r->shards[shard];
-	uint64_t ordinal;
 
 	n->shard = shard;
 	jt_futex_lock_acquire(&s->lock);
-	ordinal = ++s->added;
+	n->id = ++s->added * JT_REGISTRY_SHARDS + shard;
 	n->prev = s->head.prev;
 	jt_store_relaxed(&n->next, &s->head);
 	/* Publish: pairs with the acquire loads in jt_registry_foreach. */
 	jt_store_release(&n->prev->next, n);
 	s->head.prev = n;
 	jt_futex_lock_release(&s->lock);
-	return ordinal * JT_REGISTRY_SHARDS + shard;
 }
 
 void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n)

@@ -25,6 +25,7 @@
 struct jt_registry_node {
 	struct jt_registry_node *_Atomic next; /* readers follow it */
 	struct jt_registry_node *prev;         /* shard writers only */
+	uint64_t id;                           /* set before publication */
 	unsigned shard;
 };
 
@@ -44,10 +45,10 @@ void jt_registry_init(struct jt_registry *r);
 unsigned jt_registry_this_shard(void);
 
 /*
- * jt_registry_add: link `n` into the calling thread's shard. Any thread.
- * Returns an id unique within the registry (never 0).
+ * jt_registry_add: give `n` an id unique within the registry (never 0, in
+ * n->id) and link it into the calling thread's shard. Any thread.
  */
-uint64_t jt_registry_add(struct jt_registry *r, struct jt_registry_node *n);
+void jt_registry_add(struct jt_registry *r, struct jt_registry_node *n);
 
 /* jt_registry_remove: unlink `n`. Any thread. Free it after a grace period. */
 void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n);

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DJOBTXN_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DJOBTXN_BUILD_TESTS=OFF -DJOBTXN_BUILD_BENCH=ON >/dev/null
 cmake --build build -j"$(nproc)" --target jt-bench >/dev/null
 exec build/bench/jt-bench --quick "$@"

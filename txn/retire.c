@@ -97,9 +97,9 @@ static void finish_waiter(jt_txn *t, int status)
 	if (w == NULL)
 		return;
 	w->status = status;
-	/* relaxed: published by the release store of `retired` that follows
-	 * (the waiter's predicate reads `retired` first). */
-	jt_store_relaxed(&w->done, 1);
+	/* release: pairs with the acquire load in waiter_done, which then
+	 * reads w->status. */
+	jt_store_release(&w->done, 1);
 }
 
 static void drop_waiter(jt_runtime *rt, struct commit_waiter *w)

@@ -136,11 +136,15 @@ int jt_runtime_destroy(jt_runtime *rt)
 	if (rt_begun(rt) != rt_committed(rt))
 		return -EBUSY;
 	rt_wait(rt, all_retired, NULL, -1);
+	/* Every txn retired, but the completer that handed the last one over
+	 * may still be inside jt_dispatcher_post (waking the dispatcher, or
+	 * writing the poll-mode eventfd) within its read-side section: wait
+	 * for it before the dispatcher and its eventfd go. */
+	jt_rcu_synchronize();
 	jt_dispatcher_stop(&rt->disp);
 	jt_worker_pool_stop(&rt->pool);
-	/* Completers may still be returning from a hand-off inside read
-	 * sections: the reclaimer's last grace period waits for them. Then
-	 * every txn is back in a cache, freed before the allocator goes. */
+	/* The reclaimer's last round recycles every retired txn; then the
+	 * caches are freed before the allocator goes. */
 	txn_limbo_flush(rt);
 	jt_reclaimer_stop(&rt->reclaimer);
 	txn_cache_fini(rt);
@@ -230,7 +234,7 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	struct jt_txn_info info;
 	uint64_t age = ctx->now_ticks > t->begin_ticks ? ctx->now_ticks - t->begin_ticks : 0;
 
-	info.id = t->id;
+	info.id = t->reg.id;
 	info.state = jt_load_relaxed(&t->phase);
 	/* Sealed with nothing pending: queued for the dispatcher, i.e. its
 	 * callbacks are about to run. */

@@ -184,7 +184,7 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	t->u.live.done_opaque = NULL;
 	t->u.live.waiter = NULL;
 	/* Publishes the initialised txn to introspection (release inside). */
-	t->id = jt_registry_add(&rt->registry, &t->reg);
+	jt_registry_add(&rt->registry, &t->reg);
 	jt_fetch_add_relaxed(&rt->builders[t->reg.shard].begun, 1);
 	*out = t;
 	return 0;
@@ -299,8 +299,9 @@ static bool waiter_done(jt_runtime *rt, void *arg)
 {
 	struct commit_waiter *w = arg;
 
-	rt_retired_sync(rt); /* makes finish_waiter's store visible */
-	return jt_load_relaxed(&w->done) != 0;
+	rt_retired_sync(rt); /* the Dekker pair with the dispatcher's wake */
+	/* acquire: pairs with the release store in finish_waiter. */
+	return jt_load_acquire(&w->done) != 0;
 }
 
 int jt_txn_commit_wait(jt_txn *t, int64_t timeout_ns, int *status)

@@ -68,14 +68,13 @@ struct commit_waiter {
 };
 
 struct jt_txn {
-	/* --- completers' line (id, begin_ticks: read-only after begin) --- */
+	/* --- completers' line (begin_ticks: read-only after begin) --- */
 	jt_cacheline_aligned _Atomic uint64_t pending;
 	_Atomic int status;
 	_Atomic uint32_t flags;
 	jt_runtime *rt;
 	uint64_t ready_ticks; /* by whoever brought pending to 0 */
 	struct jt_work work;  /* the hand-off to the dispatcher */
-	uint64_t id;
 	uint64_t begin_ticks;
 	/* --- builder until sealed, dispatcher after --- */
 	jt_cacheline_aligned struct jt_registry_node reg;

@@ -15,6 +15,10 @@
  *
  * In poll mode nobody else may be polling, so a waiter runs the callbacks
  * itself (jt_runtime_poll on its own thread) and sleeps on the eventfd.
+ * That sleep is bounded by POLL_MODE_NAP_NS: the eventfd signals new work,
+ * not retirements made by another polling thread (which may clear the fd
+ * again before this waiter looks), so a waiter re-checks at least every
+ * millisecond while another thread polls.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,7 +27,7 @@
 #include "atomics/parking.h"
 #include "txn/txn_internal.h"
 
-#define POLL_MODE_NAP_NS 1000000 /* while another thread polls */
+#define POLL_MODE_NAP_NS 1000000 /* re-check bound in poll mode */
 
 uint64_t rt_begun(jt_runtime *rt)
 {
@@ -115,8 +119,11 @@ int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, 
 			if (ran > 0)
 				continue;
 			if (ran == 0) {
+				/* Bounded: another thread's poll may retire what
+				 * we wait for and then clear the fd before we see
+				 * it readable. */
 				if (!pred(rt, arg))
-					wait_eventfd(rt, left);
+					wait_eventfd(rt, cap_ns(left, POLL_MODE_NAP_NS));
 				continue;
 			}
 			wait_epoch(rt, pred, arg, cap_ns(left, POLL_MODE_NAP_NS));
