@@ -383,3 +383,57 @@ Test(poll_mode, destroy_waits_for_inflight_job)
 	cr_assert_eq(atomic_load(&m.n_destroy), 1);
 	pthread_join(th, NULL);
 }
+
+/*
+ * Regression: a commit_wait caller sleeping on the eventfd while another
+ * thread's poll retires its txn and then clears the fd with an empty poll
+ * must still return (it used to sleep until its timeout: -ETIMEDOUT).
+ * Which thread wins the race to poll varies, so it is tried many times; the
+ * bug made nearly every round where the other thread won time out.
+ */
+struct waiting_committer {
+	jt_txn *txn;
+	atomic_int ret;
+	atomic_bool started;
+};
+
+static void *commit_wait_thread(void *arg)
+{
+	struct waiting_committer *w = arg;
+
+	atomic_store(&w->started, true);
+	atomic_store(&w->ret, jt_txn_commit_wait(w->txn, SEC(5), NULL));
+	return NULL;
+}
+
+Test(poll_mode, commit_wait_wakes_when_another_thread_retires_its_txn)
+{
+	jt_runtime *rt = rt_poll_new();
+
+	for (int round = 0; round < 50; round++) {
+		struct mem m;
+		struct waiting_committer w = {.ret = 1};
+		pthread_t th;
+
+		tm_init(&m, NULL, "", 0);
+		w.txn = txn_new(rt, 0);
+		tm_add_array(w.txn, &m, 1, &TM_OPS_NOPREP);
+		tm_arm(&m);
+		cr_assert_eq(pthread_create(&th, NULL, commit_wait_thread, &w), 0);
+		while (!atomic_load(&w.started))
+			sched_yield();
+		sleep_ms(2); /* let it find nothing to do and sleep */
+		tm_complete(&m, 0);
+		/* Retire it here if this thread wins the race, then poll again
+		 * with nothing to do, which clears the eventfd. */
+		while (jt_runtime_poll(rt, 0) == -EBUSY)
+			sched_yield();
+		while (jt_runtime_poll(rt, 0) == -EBUSY)
+			sched_yield();
+		pthread_join(th, NULL);
+		cr_assert_eq(atomic_load(&w.ret), 0, "round %d: commit_wait returned %d", round,
+		             atomic_load(&w.ret));
+		cr_assert_eq(atomic_load(&m.n_done), 1);
+	}
+	rt_free(rt);
+}
