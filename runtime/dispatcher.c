@@ -120,10 +120,8 @@ static void *dispatcher_main(void *arg)
 			break;
 		if (jt_spin_for(d->spin_ns, thread_has_work, d))
 			continue;
-		d->hooks.idle(d->hooks.ctx);
 		jt_park(&d->wake, thread_has_work, d);
 	}
-	d->hooks.idle(d->hooks.ctx);
 	current_dispatcher = NULL;
 	return NULL;
 }

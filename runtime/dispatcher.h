@@ -14,8 +14,8 @@
  *                readable fd may then be spurious, never a missed one.
  *
  * Hooks let the owner keep work that no item carries (a backlog that
- * becomes runnable as items run, e.g. commit-order retirement) and act when
- * the dispatcher goes idle.
+ * becomes runnable as items run, e.g. commit-order retirement) and act at
+ * the end of each pass over the queue.
  */
 #ifndef JT_DISPATCHER_H
 #define JT_DISPATCHER_H
@@ -50,9 +50,6 @@ struct jt_dispatcher_hooks {
 	/* A pass over the queue ended (the queue was found empty, or a poll
 	 * returns). Both modes. */
 	void (*pass_done)(void *ctx);
-	/* Thread mode: the dispatcher found nothing to do and is about to
-	 * sleep. Poll mode never calls it. */
-	void (*idle)(void *ctx);
 };
 
 struct jt_dispatcher {

@@ -5,7 +5,10 @@
  * Everything here runs on the dispatcher (its thread, or the thread inside
  * jt_runtime_poll), one item at a time, with no internal lock held while a
  * user callback runs. Reclamation is batched: retired txns wait in a limbo
- * list per builder shard and go to the reclaimer in groups of LIMBO_BATCH;
+ * list per builder shard and go to the reclaimer in groups of LIMBO_BATCH
+ * (only full groups: flushing a few txns whenever the dispatcher idles
+ * would cost a grace period, i.e. a membarrier IPI to every CPU, per idle
+ * period; a partial group waits, or goes at jt_runtime_destroy);
  * after a grace period it returns each group to its builders' cache
  * (txn_cache.c).
  */
@@ -229,9 +232,4 @@ void txn_pass_done(void *arg)
 		rt->unsignalled = 0;
 		rt_signal_waiters(rt);
 	}
-}
-
-void txn_dispatcher_idle(void *arg)
-{
-	txn_limbo_flush(arg);
 }

@@ -90,7 +90,6 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	        .backlog_ready = txn_backlog_ready,
 	        .prefetch = txn_prefetch,
 	        .pass_done = txn_pass_done,
-	        .idle = txn_dispatcher_idle,
 	};
 	err = jt_dispatcher_start(&rt->disp, (opts.flags & JT_RUNTIME_POLL) != 0,
 	                          opts.dispatch_spin_ns, &hooks);

@@ -207,7 +207,6 @@ unsigned txn_dispatch(struct jt_work *w);
 void txn_prefetch(struct jt_work *next);
 unsigned txn_backlog_run(void *rt, unsigned budget);
 bool txn_backlog_ready(void *rt);
-void txn_dispatcher_idle(void *rt);
 void txn_pass_done(void *rt);
 void txn_limbo_flush(jt_runtime *rt);
 
