@@ -36,10 +36,12 @@ static void deliver_cancels(jt_txn *t)
 
 	for_each_member(t, c, j)
 	{
-		/* acquire: pairs with nothing in particular; a job that
+		/* relaxed: the state only chooses whom to ask, and the
+		 * callback reads nothing the completer wrote. A job that
 		 * completes right after this load still gets its cancel,
-		 * which the contract allows (never after its done). */
-		if (jt_load_acquire(&j->state) != JOB_ARMED)
+		 * which the contract allows (never after its done: the
+		 * cancel request holds a unit of pending). */
+		if (jt_load_relaxed(&j->state) != JOB_ARMED)
 			continue;
 		requested++;
 		if (j->ops != NULL && j->ops->cancel != NULL)
