@@ -12,8 +12,8 @@
  *   jt_job_complete   pending -= 1, from any thread, lock-free; the thread
  *                     that brings pending to 0 hands the txn to the dispatcher
  *   dispatcher        every member's done, the txn's done, every destroy;
- *                     then the txn is retired and its memory reclaimed after
- *                     an RCU grace period
+ *                     then the txn is retired; after an RCU grace period
+ *                     its memory is reused for a later txn
  *
  * Synchronization table
  * ---------------------
@@ -114,7 +114,7 @@ struct jt_member_ops {
 /*
  * struct jt_allocator: every internal allocation of a runtime goes through
  * it. Both functions may be called from any thread, concurrently (builders
- * allocate, the RCU reclaim thread frees). `free` gets the size passed to
+ * allocate; the dispatcher, `jt-reclaim` and jt_runtime_destroy free). `free` gets the size passed to
  * `alloc`. `alloc` returns NULL on failure; the call that needed the memory
  * then fails with -ENOMEM and changes nothing.
  */
@@ -200,7 +200,9 @@ JT_API void jt_runtime_opts_init(struct jt_runtime_opts *o);
 
 /*
  * jt_runtime_create: start a runtime: the dispatcher thread `jt-dispatch`
- * (unless JT_RUNTIME_POLL) and `workers` threads `jt-worker-N`.
+ * (unless JT_RUNTIME_POLL), `workers` threads `jt-worker-N`, and
+ * `jt-reclaim`, which waits for RCU grace periods and recycles retired txns
+ * (it sleeps while there is nothing to reclaim).
  * Context: any thread. `o` NULL = defaults; `o` is copied (the allocator
  * struct it points to is copied too).
  * Returns 0 and *out, -EINVAL (NULL out, unknown flag, allocator without
