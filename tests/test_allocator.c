@@ -175,7 +175,7 @@ static size_t members_of_only_txn(jt_runtime *rt)
 }
 
 /* Returns true when the scenario ran without the injected failure. */
-static bool scenario(long fail_at, struct fail_report *rep, unsigned flags)
+static bool scenario(long fail_at, struct fail_report *rep, unsigned flags, unsigned workers)
 {
 	struct counting c;
 	struct rec r;
@@ -185,13 +185,13 @@ static bool scenario(long fail_at, struct fail_report *rep, unsigned flags)
 	tm_init_array(m, SCEN_MEMBERS, &r, "");
 
 	jt_runtime *rt = (jt_runtime *)0x1;
-	int ret = create_with(&c, flags, 0, &rt);
+	int ret = create_with(&c, flags, workers, &rt);
 	if (ret != 0) {
 		cr_assert_eq(ret, -ENOMEM, "N=%ld: create: %d", fail_at, ret);
 		cr_assert_eq(atomic_load(&c.failures), 1);
 		assert_balanced(&c); /* nothing left behind */
 		rep->create++;
-		ret = create_with(&c, flags, 0, &rt);
+		ret = create_with(&c, flags, workers, &rt);
 		cr_assert_eq(ret, 0, "N=%ld: create retry: %d", fail_at, ret);
 	}
 
@@ -253,13 +253,13 @@ static bool scenario(long fail_at, struct fail_report *rep, unsigned flags)
 	return atomic_load(&c.failures) == 0;
 }
 
-static void fail_nth_loop(unsigned flags)
+static void fail_nth_loop(unsigned flags, unsigned workers)
 {
 	struct fail_report rep = {0};
 	long n;
 	bool clean = false;
 	for (n = 1; n < 20000 && !clean; n++)
-		clean = scenario(n, &rep, flags);
+		clean = scenario(n, &rep, flags, workers);
 	cr_assert(clean, "the scenario never ran without hitting the injected failure");
 	cr_log_info("allocations in scenario: %ld; -ENOMEM seen: create %d, begin %d, add %d, "
 	            "commit_wait %d",
@@ -271,12 +271,18 @@ static void fail_nth_loop(unsigned flags)
 
 Test(allocator, fail_nth_allocation_poll_mode)
 {
-	fail_nth_loop(JT_RUNTIME_POLL);
+	fail_nth_loop(JT_RUNTIME_POLL, 0);
 }
 
 Test(allocator, fail_nth_allocation_threaded)
 {
-	fail_nth_loop(0);
+	fail_nth_loop(0, 0);
+}
+
+/* The same with a worker pool: its allocation in create fails in turn too. */
+Test(allocator, fail_nth_allocation_with_workers)
+{
+	fail_nth_loop(0, 2);
 }
 
 /* jt_job_complete never allocates. */
