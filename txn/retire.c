@@ -5,12 +5,12 @@
  * Everything here runs on the dispatcher (its thread, or the thread inside
  * jt_runtime_poll), one item at a time, with no internal lock held while a
  * user callback runs. Reclamation is batched: retired txns wait in a limbo
- * list per builder shard and go to the reclaimer in groups of LIMBO_BATCH
- * (only full groups: flushing a few txns whenever the dispatcher idles
- * would cost a grace period, i.e. a membarrier IPI to every CPU, per idle
- * period; a partial group waits, or goes at jt_runtime_destroy);
- * after a grace period it returns each group to its builders' cache
- * (txn_cache.c).
+ * list per builder shard and go back to their builders' cache
+ * (txn_cache.c) in groups of LIMBO_BATCH: at once when no introspection
+ * walk is running (the common case, see limbo_flush_shard), else through
+ * the reclaimer after a grace period. Only full groups go (a partial one
+ * waits, or goes at jt_runtime_destroy): flushing whenever the dispatcher
+ * idles could cost a grace period, a membarrier IPI to every CPU, each time.
  */
 #include "txn/txn_internal.h"
 
@@ -59,7 +59,21 @@ static unsigned reclaim_batch(struct jt_work *w)
 	return 0;
 }
 
-/* Hand one shard's batch to the reclaimer. */
+/*
+ * Recycle one shard's batch: at once when no introspection walk is in
+ * progress, else after a grace period, on the reclaimer.
+ *
+ * Why "at once" is safe: the only readers of a retired txn are
+ * jt_runtime_foreach_txn walks (a completer touches nothing of the txn
+ * after its hand-off). Every txn of the batch was unlinked from the
+ * registry before the seq_cst RMW below. A walker increments `walkers`
+ * (seq_cst RMW) before it starts. If our RMW reads 0, the walkers that had
+ * started are done (their decrement is what we read: their reads happen
+ * before), and any later walker's increment follows ours in the RMW chain
+ * on `walkers`, so our unlinks happen before its walk: it cannot reach the
+ * batch. That is a grace period with no reader to wait for. Cost: one RMW
+ * per batch; the batch comes back to the builders hot.
+ */
 static void limbo_flush_shard(jt_runtime *rt, struct limbo *l)
 {
 	jt_txn *first = l->head;
@@ -71,7 +85,10 @@ static void limbo_flush_shard(jt_runtime *rt, struct limbo *l)
 	first->u.dead.reclaim.run = reclaim_batch;
 	l->head = l->tail = NULL;
 	l->count = 0;
-	jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
+	if (jt_fetch_add_seq_cst(&rt->walkers, 0) == 0)
+		txn_cache_give_batch(rt, first);
+	else
+		jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
 }
 
 void txn_limbo_flush(jt_runtime *rt)

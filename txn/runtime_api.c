@@ -45,6 +45,7 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	}
 	jt_store_relaxed(&rt->inflight, 0);
 	jt_store_relaxed(&rt->misuse, 0);
+	jt_store_relaxed(&rt->walkers, 0);
 	jt_store_relaxed(&rt->retired, 0);
 	jt_store_relaxed(&rt->counters.failed, 0);
 	jt_store_relaxed(&rt->counters.jobs_completed, 0);
@@ -258,8 +259,15 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 	ctx.arg = arg;
 	ctx.ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
 	ctx.now_ticks = jt_clock_ticks();
+	/* seq_cst: the Dekker pair with the dispatcher's check in
+	 * limbo_flush_shard (retire.c): either it sees this walker and waits
+	 * for a grace period, or this walk cannot reach what it recycles. */
+	jt_fetch_add_seq_cst(&rt->walkers, 1);
 	jt_rcu_read_lock();
 	visited = jt_registry_foreach(&rt->registry, visit_txn, &ctx);
 	jt_rcu_read_unlock();
+	/* release: the walk's reads happen before a recycling that sees the
+	 * count drop (the dispatcher's RMW reads this). */
+	jt_fetch_sub_acq_rel(&rt->walkers, 1);
 	return visited;
 }

@@ -164,6 +164,9 @@ struct jt_runtime {
 	} limbo[JT_REGISTRY_SHARDS];
 	struct jt_reclaimer reclaimer;
 
+	/* Threads inside jt_runtime_foreach_txn (retire.c, limbo_flush_shard). */
+	jt_cacheline_aligned _Atomic uint64_t walkers;
+
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
 	jt_cacheline_aligned _Atomic uint32_t retire_epoch;
 	_Atomic uint32_t epoch_waiters;
