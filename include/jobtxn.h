@@ -114,9 +114,10 @@ struct jt_member_ops {
 /*
  * struct jt_allocator: every internal allocation of a runtime goes through
  * it. Both functions may be called from any thread, concurrently (builders
- * allocate; the dispatcher, `jt-reclaim` and jt_runtime_destroy free). `free` gets the size passed to
- * `alloc`. `alloc` returns NULL on failure; the call that needed the memory
- * then fails with -ENOMEM and changes nothing.
+ * allocate; the dispatcher, `jt-reclaim` and jt_runtime_destroy free).
+ * `free` gets the size passed to `alloc`. `alloc` returns NULL on failure;
+ * the call that needed the memory then fails with -ENOMEM and changes
+ * nothing.
  */
 struct jt_allocator {
 	void *(*alloc)(void *ctx, size_t size);
