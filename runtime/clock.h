@@ -36,7 +36,7 @@ void jt_clock_calib_init(struct jt_clock_calib *c);
 
 /*
  * jt_clock_ticks_per_ns: ticks per nanosecond measured since the reference
- * pair (1.0 without a TSC). Any thread; reads the clocks.
+ * pair (1.0 without a TSC). Any thread; reads the clocks, never waits.
  */
 double jt_clock_ticks_per_ns(const struct jt_clock_calib *c);
 
