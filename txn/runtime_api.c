@@ -208,8 +208,7 @@ void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out)
 struct foreach_ctx {
 	int (*fn)(const struct jt_txn_info *i, void *arg);
 	void *arg;
-	uint64_t now_ticks;
-	double ticks_per_ns;
+	uint64_t now_ns;
 };
 
 static size_t jobs_pending(jt_txn *t, int phase)
@@ -232,7 +231,6 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	struct foreach_ctx *ctx = arg;
 	jt_txn *t = (jt_txn *)((char *)n - offsetof(jt_txn, reg));
 	struct jt_txn_info info;
-	uint64_t age = ctx->now_ticks > t->begin_ticks ? ctx->now_ticks - t->begin_ticks : 0;
 
 	info.id = t->reg.id;
 	info.state = jt_load_relaxed(&t->phase);
@@ -243,7 +241,9 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	info.members = jt_load_relaxed(&t->members);
 	info.jobs_pending = jobs_pending(t, info.state);
 	info.status = jt_load_relaxed(&t->status);
-	info.age_ns = (uint64_t)((double)age / ctx->ticks_per_ns);
+	/* The begin stamp is coarse (at most a kernel tick early): ages read
+	 * a few ms long, never short, and grow between walks. */
+	info.age_ns = ctx->now_ns > t->begin_ns ? ctx->now_ns - t->begin_ns : 0;
 	return ctx->fn(&info, ctx->arg);
 }
 
@@ -257,8 +257,7 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 		return -EINVAL;
 	ctx.fn = fn;
 	ctx.arg = arg;
-	ctx.ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
-	ctx.now_ticks = jt_clock_ticks();
+	ctx.now_ns = jt_monotonic_ns();
 	/* seq_cst: the Dekker pair with the dispatcher's check in
 	 * limbo_flush_shard (retire.c): either it sees this walker and waits
 	 * for a grace period, or this walk cannot reach what it recycles. */

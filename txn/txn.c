@@ -170,7 +170,7 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	t->rt = rt;
 	t->ready_ticks = 0;
 	t->work.run = txn_dispatch;
-	t->begin_ticks = jt_clock_ticks();
+	t->begin_ns = jt_clock_coarse_ns();
 	t->last = &t->chunk;
 	t->chunk.count = 0;
 	jt_store_relaxed(&t->members, 0);

@@ -68,14 +68,14 @@ struct commit_waiter {
 };
 
 struct jt_txn {
-	/* --- completers' line (begin_ticks: read-only after begin) --- */
+	/* --- completers' line (begin_ns: read-only after begin) --- */
 	jt_cacheline_aligned _Atomic uint64_t pending;
 	_Atomic int status;
 	_Atomic uint32_t flags;
 	jt_runtime *rt;
 	uint64_t ready_ticks; /* by whoever brought pending to 0 */
 	struct jt_work work;  /* the hand-off to the dispatcher */
-	uint64_t begin_ticks;
+	uint64_t begin_ns;    /* coarse clock: introspection's age */
 	/* --- builder until sealed, dispatcher after --- */
 	jt_cacheline_aligned struct jt_registry_node reg;
 	struct member_chunk *last; /* the chunk being filled */
