@@ -22,7 +22,6 @@
 #define jt_xchg_seq_cst(p, v) atomic_exchange_explicit((p), (v), memory_order_seq_cst)
 
 #define jt_fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
-#define jt_fetch_add_acq_rel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
 #define jt_fetch_add_seq_cst(p, v) atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
 #define jt_fetch_sub_relaxed(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
 #define jt_fetch_sub_acq_rel(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
@@ -36,8 +35,11 @@
 #define jt_cas_acq_rel(p, expected, desired)                                                       \
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_acq_rel,  \
 	                                        memory_order_acquire)
-#define jt_cas_weak_acq_rel(p, expected, desired)                                                  \
-	atomic_compare_exchange_weak_explicit((p), (expected), (desired), memory_order_acq_rel,    \
-	                                      memory_order_acquire)
+#define jt_cas_weak_relaxed(p, expected, desired)                                                  \
+	atomic_compare_exchange_weak_explicit((p), (expected), (desired), memory_order_relaxed,    \
+	                                      memory_order_relaxed)
+#define jt_cas_weak_release(p, expected, desired)                                                  \
+	atomic_compare_exchange_weak_explicit((p), (expected), (desired), memory_order_release,    \
+	                                      memory_order_relaxed)
 
 #endif /* JT_ATOMIC_OPS_H */

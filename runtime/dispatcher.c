@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "atomics/parking.h"
+#include "runtime/thread_start.h"
 
 enum { POLL_CLEAR = 0, POLL_SIGNALLED = 1 };
 
@@ -129,8 +130,6 @@ static void *dispatcher_main(void *arg)
 int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns,
                         const struct jt_dispatcher_hooks *hooks)
 {
-	int err;
-
 	jt_mpsc_init(&d->queue);
 	jt_store_relaxed(&d->wake, 0);
 	jt_store_relaxed(&d->polling, 0);
@@ -143,11 +142,7 @@ int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns
 		d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		return d->efd < 0 ? -errno : 0;
 	}
-	err = pthread_create(&d->thread, NULL, dispatcher_main, d);
-	if (err != 0)
-		return -err;
-	pthread_setname_np(d->thread, "jt-dispatch");
-	return 0;
+	return jt_thread_start(&d->thread, "jt-dispatch", dispatcher_main, d);
 }
 
 void jt_dispatcher_stop(struct jt_dispatcher *d)

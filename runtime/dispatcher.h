@@ -39,16 +39,16 @@ static inline struct jt_work *jt_work_of(struct jt_mpsc_node *n)
 
 struct jt_dispatcher_hooks {
 	void *ctx;
-	/* Run backlog work, at most `budget` units (0 = no limit). */
+	/* Optional, as a pair: run backlog work, at most `budget` units
+	 * (0 = no limit); backlog_ready says when it has something to do. */
 	unsigned (*backlog_run)(void *ctx, unsigned budget);
-	/* True when backlog_run has something to do. */
 	bool (*backlog_ready)(void *ctx);
 	/* Optional: the next queued item, about to run after the current
 	 * one: warm its memory (the queue is drained in order, and a backlog
 	 * of cold items is what makes a dispatcher slow). */
 	void (*prefetch)(struct jt_work *next);
-	/* A pass over the queue ended (the queue was found empty, or a poll
-	 * returns). Both modes. */
+	/* Required: a pass over the queue ended (the queue was found empty,
+	 * or a poll returns). Both modes. */
 	void (*pass_done)(void *ctx);
 };
 

@@ -7,6 +7,7 @@
 
 #include "atomics/parking.h"
 #include "runtime/rcu.h"
+#include "runtime/thread_start.h"
 
 #define RECLAIM_NAP_NS 1000000
 
@@ -61,16 +62,10 @@ static void *reclaimer_main(void *arg)
 
 int jt_reclaimer_start(struct jt_reclaimer *r)
 {
-	int err;
-
 	jt_mpsc_init(&r->queue);
 	jt_store_relaxed(&r->wake, JT_PARK_AWAKE);
 	jt_store_relaxed(&r->stop, false);
-	err = pthread_create(&r->thread, NULL, reclaimer_main, r);
-	if (err != 0)
-		return -err;
-	pthread_setname_np(r->thread, "jt-reclaim");
-	return 0;
+	return jt_thread_start(&r->thread, "jt-reclaim", reclaimer_main, r);
 }
 
 void jt_reclaimer_stop(struct jt_reclaimer *r)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "atomics/parking.h"
+#include "runtime/thread_start.h"
 
 #define WORKER_SPIN_NS 20000
 
@@ -67,14 +68,12 @@ int jt_worker_pool_start(struct jt_worker_pool *p, unsigned count, const struct 
 		jt_mpsc_init(&w->queue);
 		jt_store_relaxed(&w->wake, JT_PARK_AWAKE);
 		jt_store_relaxed(&w->stop, false);
-		w->index = i;
-		err = pthread_create(&w->thread, NULL, worker_main, w);
+		snprintf(name, sizeof(name), "jt-worker-%u", i % 10000u);
+		err = jt_thread_start(&w->thread, name, worker_main, w);
 		if (err != 0) {
 			stop_workers(p, i);
-			return -err;
+			return err;
 		}
-		snprintf(name, sizeof(name), "jt-worker-%u", i % 10000u);
-		pthread_setname_np(w->thread, name);
 	}
 	return 0;
 }

@@ -20,7 +20,6 @@ struct jt_worker {
 	jt_cacheline_aligned _Atomic uint32_t wake;
 	_Atomic bool stop;
 	pthread_t thread;
-	unsigned index;
 };
 
 struct jt_worker_pool {

@@ -118,20 +118,15 @@ static bool all_retired(jt_runtime *rt, void *arg)
 	return retired == rt_committed(rt);
 }
 
-/* A callback of this runtime, or an RCU read section (a grace period
- * would wait for ourselves). */
-static bool would_deadlock(jt_runtime *rt)
-{
-	return jt_dispatcher_is_current(&rt->disp);
-}
-
 int jt_runtime_destroy(jt_runtime *rt)
 {
 	struct jt_alloc alloc;
 
 	if (rt == NULL)
 		return -EINVAL;
-	if (would_deadlock(rt) || jt_rcu_read_ongoing())
+	/* A callback of this runtime, or inside a read-side section (the
+	 * grace periods below would wait for ourselves). */
+	if (jt_dispatcher_is_current(&rt->disp) || jt_rcu_read_ongoing())
 		return -EDEADLK;
 	if (rt_begun(rt) != rt_committed(rt))
 		return -EBUSY;
@@ -157,7 +152,7 @@ int jt_runtime_drain(jt_runtime *rt, int64_t timeout_ns)
 {
 	if (rt == NULL)
 		return -EINVAL;
-	if (would_deadlock(rt))
+	if (jt_dispatcher_is_current(&rt->disp))
 		return -EDEADLK;
 	return rt_wait(rt, all_retired, NULL, timeout_ns);
 }

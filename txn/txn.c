@@ -81,8 +81,7 @@ bool txn_record_failure(jt_txn *t, int ret, bool from_prepare)
 			break;
 		/* relaxed: the status is published to the dispatcher by the
 		 * pending/queue chain, to jt_job_cancelled by FAILING. */
-		if (atomic_compare_exchange_weak_explicit(
-		            &t->status, &seen, ret, memory_order_relaxed, memory_order_relaxed)) {
+		if (jt_cas_weak_relaxed(&t->status, &seen, ret)) {
 			first = seen == 0;
 			break;
 		}

@@ -50,8 +50,7 @@ void txn_cache_give_batch(jt_runtime *rt, jt_txn *first)
 		tail->u.dead.next = head;
 	/* release: pairs with the acquire exchange in txn_cache_take, which
 	 * then sees every txn of the chain and its links. */
-	while (!atomic_compare_exchange_weak_explicit(&cache->returned, &head, first,
-	                                              memory_order_release, memory_order_relaxed));
+	while (!jt_cas_weak_release(&cache->returned, &head, first));
 }
 
 jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard)
