@@ -10,6 +10,12 @@ install(FILES include/jobtxn.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(EXPORT jobtxnTargets NAMESPACE jobtxn:: FILE jobtxnTargets.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/jobtxn)
+# Imported targets of the dependencies, created by jobtxnConfig.cmake.
+if(JOBTXN_ALLOCATOR STREQUAL "jemalloc")
+  set(JOBTXN_CONFIG_JEMALLOC TRUE)
+else()
+  set(JOBTXN_CONFIG_JEMALLOC FALSE)
+endif()
 configure_package_config_file(cmake/jobtxnConfig.cmake.in
   ${PROJECT_BINARY_DIR}/jobtxnConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/jobtxn)

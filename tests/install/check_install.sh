@@ -23,6 +23,16 @@ done
 if nm -D --defined-only "$prefix/lib/libjobtxn.so.0" | awk '$2 == "T" {print $3}' | grep -v '^jt_'; then
 	echo "unexpected exported symbols"; exit 1
 fi
+# The static target names its dependencies as imported targets (found by
+# find_dependency/pkg_check_modules in jobtxnConfig.cmake), never bare -l names.
+links=$(sed -n 's/^ *INTERFACE_LINK_LIBRARIES "\(.*\)"$/\1/p' "$prefix/lib/cmake/jobtxn/jobtxnTargets.cmake")
+[ -n "$links" ] || { echo "jobtxnTargets.cmake: no INTERFACE_LINK_LIBRARIES"; exit 1; }
+for l in ${links//;/ }; do
+	case $l in
+	*::*) ;;
+	*) echo "jobtxnTargets.cmake: bare link name '$l' (want an imported target)"; exit 1 ;;
+	esac
+done
 
 cmake -S "$src/tests/install/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
 	-DEXAMPLE_SOURCE="$example" >/dev/null
