@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install jobtxn into a scratch prefix, then build and run the README example
-# against it three ways: find_package (shared and static) and pkg-config.
+# Install jobtxn into a scratch prefix, then build and run every example
+# (examples/*.c) against it four ways: find_package (shared and static) and
+# pkg-config (shared and static).
 # Usage: check_install.sh SOURCE_DIR SCRATCH_DIR
 set -euo pipefail
 src=$1
@@ -8,7 +9,6 @@ work=$2
 rm -rf "$work"
 mkdir -p "$work"
 prefix=$work/prefix
-example=$src/examples/hello_txn.c
 expect="backup: all jobs finished, status 0"
 
 cmake -S "$src" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$prefix" -DJOBTXN_BUILD_TESTS=OFF \
@@ -34,16 +34,40 @@ for l in ${links//;/ }; do
 	esac
 done
 
+# Every example, built four ways; each checks its own outcome (exit status).
+examples=(hello_txn group_commit backup event_loop_epoll event_loop_uv)
+run() { # NAME BINARY: run it, and for the README example check its line too
+	local out
+	out=$(LD_LIBRARY_PATH=$prefix/lib "$2") || { echo "$2 failed: $out"; exit 1; }
+	if [ "$1" = hello_txn ] && ! grep -q "$expect" <<<"$out"; then
+		echo "$2: unexpected output: $out"; exit 1
+	fi
+}
+
 cmake -S "$src/tests/install/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
-	-DEXAMPLE_SOURCE="$example" >/dev/null
-cmake --build "$work/consumer" >/dev/null
-LD_LIBRARY_PATH=$prefix/lib "$work/consumer/consumer_shared" | grep -q "$expect"
-"$work/consumer/consumer_static" | grep -q "$expect"
+	-DEXAMPLES_DIR="$src/examples" >/dev/null
+cmake --build "$work/consumer" -j2 >/dev/null
+for e in "${examples[@]}"; do
+	run "$e" "$work/consumer/${e}_shared"
+	run "$e" "$work/consumer/${e}_static"
+	# A static consumer does not load libjobtxn.so.
+	if ldd "$work/consumer/${e}_static" | grep -q libjobtxn; then
+		echo "${e}_static links libjobtxn.so"; exit 1
+	fi
+done
 
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-cc -o "$work/pc_shared" "$example" $(pkg-config --cflags --libs jobtxn) -lpthread
-LD_LIBRARY_PATH=$prefix/lib "$work/pc_shared" | grep -q "$expect"
-cc -o "$work/pc_static" "$example" $(pkg-config --cflags jobtxn) "$prefix/lib/libjobtxn.a" \
-	$(pkg-config --static --libs-only-other --libs-only-l jobtxn | sed 's/-ljobtxn//') -lpthread
-"$work/pc_static" | grep -q "$expect"
-echo "install check: 4 consumers built and ran (find_package shared/static, pkg-config shared/static)"
+for e in "${examples[@]}"; do
+	extra=()
+	[ "$e" = event_loop_uv ] && extra=($(pkg-config --cflags --libs libuv))
+	cc -o "$work/pc_${e}_shared" "$src/examples/$e.c" $(pkg-config --cflags --libs jobtxn) \
+		"${extra[@]}" -lpthread
+	run "$e" "$work/pc_${e}_shared"
+	cc -o "$work/pc_${e}_static" "$src/examples/$e.c" $(pkg-config --cflags jobtxn) \
+		"$prefix/lib/libjobtxn.a" \
+		$(pkg-config --static --libs-only-other --libs-only-l jobtxn | sed 's/-ljobtxn//') \
+		"${extra[@]}" -lpthread
+	run "$e" "$work/pc_${e}_static"
+done
+echo "install check: ${#examples[@]} examples built and ran 4 ways each" \
+	"(find_package shared/static, pkg-config shared/static)"
