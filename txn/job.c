@@ -45,6 +45,7 @@ static void job_finish(jt_job *j, int ret)
 {
 	jt_txn *t = j->txn;
 
+	jt_trace_job_complete(t, j, ret);
 	j->ret = ret;
 	if (ret != 0 && txn_record_failure(t, ret, false))
 		return; /* our unit now belongs to the cancel request */

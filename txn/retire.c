@@ -158,6 +158,7 @@ static void txn_retire(jt_txn *t)
 		if (j->ops != NULL && j->ops->destroy != NULL)
 			j->ops->destroy(j->opaque);
 	}
+	jt_trace_txn_retire(t->reg.id, t, status);
 	jt_registry_remove(&rt->registry, &t->reg);
 	counter_add(&rt->counters.jobs_completed, t->armed);
 	counter_add(&rt->counters.jobs_failed, failed_jobs);
@@ -212,6 +213,7 @@ unsigned txn_dispatch(struct jt_work *w)
 		if (jt_fetch_sub_acq_rel(&t->pending, 1) != 1)
 			return 0;
 		t->ready_ticks = jt_clock_ticks();
+		jt_trace_txn_ready(t);
 	}
 	return txn_ready(t);
 }

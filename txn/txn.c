@@ -61,6 +61,7 @@ void txn_put(jt_txn *t)
 	 * Pairs with every other fetch_sub on `pending`. */
 	if (jt_fetch_sub_acq_rel(&t->pending, 1) == 1) {
 		t->ready_ticks = jt_clock_ticks();
+		jt_trace_txn_ready(t);
 		txn_hand_off(t);
 	}
 }
@@ -184,6 +185,7 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	t->u.live.waiter = NULL;
 	/* Publishes the initialised txn to introspection (release inside). */
 	jt_registry_add(&rt->registry, &t->reg);
+	jt_trace_txn_begin(t->reg.id, t, flags);
 	jt_fetch_add_relaxed(&rt->builders[t->reg.shard].begun, 1);
 	*out = t;
 	return 0;
@@ -274,6 +276,7 @@ int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaqu
 	t->u.live.done_opaque = opaque;
 	t->committing = true;
 	err = t->setup_ops ? txn_setup_pass(t) : 0;
+	jt_trace_txn_commit(t->reg.id, t, t->armed, err);
 	txn_seal(t);
 	return err;
 }

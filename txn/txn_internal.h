@@ -24,6 +24,7 @@
 #include "runtime/reclaimer.h"
 #include "runtime/registry.h"
 #include "runtime/worker_pool.h"
+#include "txn/trace.h"
 
 /* jt_job.state: one read-modify-write moves it forward. */
 enum { JOB_IDLE = 0, JOB_ARMED = 1, JOB_COMPLETED = 2 };
