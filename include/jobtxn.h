@@ -46,6 +46,20 @@
  * A call that fails has changed nothing and will never call any callback it
  * was handed. A NULL where a pointer is required, or an unknown flag, is
  * -EINVAL.
+ *
+ * fork(): the child has one thread; a runtime's threads stay in the parent.
+ * A runtime inherited by the child is unusable there: jt_txn_begin,
+ * jt_txn_commit, jt_txn_commit_wait, jt_runtime_destroy, jt_runtime_drain,
+ * jt_runtime_fd, jt_runtime_poll and jt_runtime_foreach_txn on it (or on
+ * its txns) return -EOWNERDEAD and change nothing, and none of its callbacks
+ * ever runs in the child (its memory stays allocated there; the parent's
+ * runtime is unaffected). jt_runtime_create of a fresh runtime in the child
+ * works: the first jt_runtime_create registers liburcu-bp's fork handlers
+ * (urcu_bp_before_fork / after_fork_parent / after_fork_child) with
+ * pthread_atfork, so an application that uses liburcu-bp itself must not
+ * register them again. Do not fork inside a jt_runtime_foreach_txn callback:
+ * it is an RCU read-side section, and the fork handler waits for the
+ * grace-period lock, which a grace period waiting for that section holds.
  */
 #ifndef JOBTXN_H
 #define JOBTXN_H

@@ -69,4 +69,28 @@ static inline int jt_rcu_read_ongoing(void)
  */
 void jt_rcu_synchronize(void);
 
+/*
+ * jt_rcu_before_fork, jt_rcu_after_fork_parent, jt_rcu_after_fork_child:
+ * liburcu-bp's fork handlers (runtime/fork.c registers them). Before: takes
+ * liburcu-bp's grace-period and registry locks with every signal blocked,
+ * so no grace period is half-way through at the fork. Parent: releases
+ * them. Child: drops the reader slots of the threads that did not survive
+ * the fork (their read sections would block every later grace period),
+ * then releases them.
+ */
+static inline void jt_rcu_before_fork(void)
+{
+	urcu_bp_before_fork();
+}
+
+static inline void jt_rcu_after_fork_parent(void)
+{
+	urcu_bp_after_fork_parent();
+}
+
+static inline void jt_rcu_after_fork_child(void)
+{
+	urcu_bp_after_fork_child();
+}
+
 #endif /* JT_RCU_H */

@@ -32,6 +32,9 @@ const char *jt_strerror(int err)
 		return "the runtime has no worker threads";
 	case -ECANCELED:
 		return "cancelled";
+	case -EOWNERDEAD:
+		return "the runtime was inherited across fork(): only its parent process can use "
+		       "it";
 	}
 	if (err < 0 && err > INT_MIN && (desc = strerrordesc_np(-err)) != NULL)
 		return desc;

@@ -29,6 +29,7 @@ static int check_opts(const struct jt_runtime_opts *o)
 static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 {
 	rt->flags = o->flags;
+	rt->fork_generation = jt_fork_generation();
 	rt->max_inflight = o->max_inflight;
 	jt_clock_calib_init(&rt->clock);
 	jt_registry_init(&rt->registry);
@@ -71,6 +72,8 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	if (o != NULL)
 		opts = *o;
 	err = check_opts(&opts);
+	if (err == 0)
+		err = jt_fork_register();
 	if (err != 0)
 		return err;
 	jt_alloc_init(&alloc, opts.allocator);
@@ -124,6 +127,8 @@ int jt_runtime_destroy(jt_runtime *rt)
 
 	if (rt == NULL)
 		return -EINVAL;
+	if (rt_inherited(rt))
+		return -EOWNERDEAD; /* its threads are the parent's: leave it */
 	/* A callback of this runtime, or inside a read-side section (the
 	 * grace periods below would wait for ourselves). */
 	if (jt_dispatcher_is_current(&rt->disp) || jt_rcu_read_ongoing())
@@ -152,6 +157,8 @@ int jt_runtime_drain(jt_runtime *rt, int64_t timeout_ns)
 {
 	if (rt == NULL)
 		return -EINVAL;
+	if (rt_inherited(rt))
+		return -EOWNERDEAD;
 	if (jt_dispatcher_is_current(&rt->disp))
 		return -EDEADLK;
 	return rt_wait(rt, all_retired, NULL, timeout_ns);
@@ -161,6 +168,8 @@ int jt_runtime_fd(jt_runtime *rt)
 {
 	if (rt == NULL || !(rt->flags & JT_RUNTIME_POLL))
 		return -EINVAL;
+	if (rt_inherited(rt))
+		return -EOWNERDEAD;
 	return rt->disp.efd;
 }
 
@@ -168,6 +177,8 @@ int jt_runtime_poll(jt_runtime *rt, unsigned max)
 {
 	if (rt == NULL || !(rt->flags & JT_RUNTIME_POLL))
 		return -EINVAL;
+	if (rt_inherited(rt))
+		return -EOWNERDEAD;
 	return jt_dispatcher_poll(&rt->disp, max);
 }
 
@@ -250,6 +261,8 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 
 	if (rt == NULL || fn == NULL)
 		return -EINVAL;
+	if (rt_inherited(rt))
+		return -EOWNERDEAD;
 	ctx.fn = fn;
 	ctx.arg = arg;
 	ctx.now_ns = jt_monotonic_ns();

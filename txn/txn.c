@@ -156,6 +156,8 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 
 	if (rt == NULL || out == NULL || (flags & ~(JT_TXN_GROUPED | JT_TXN_NOWAIT)) != 0)
 		return -EINVAL;
+	if (rt_inherited(rt))
+		return -EOWNERDEAD;
 	err = reserve_slot(rt, flags);
 	if (err != 0)
 		return err;
@@ -272,6 +274,8 @@ int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaqu
 
 	if (t == NULL || t->committing)
 		return -EINVAL;
+	if (rt_inherited(t->rt))
+		return -EOWNERDEAD; /* no callback may run in the child */
 	t->u.live.done = done;
 	t->u.live.done_opaque = opaque;
 	t->committing = true;
@@ -315,6 +319,8 @@ int jt_txn_commit_wait(jt_txn *t, int64_t timeout_ns, int *status)
 	if (t == NULL)
 		return -EINVAL;
 	rt = t->rt;
+	if (rt_inherited(rt))
+		return -EOWNERDEAD;
 	if (jt_dispatcher_is_current(&rt->disp))
 		return -EDEADLK;
 	if (t->committing)

@@ -19,6 +19,7 @@
 #include "runtime/alloc.h"
 #include "runtime/clock.h"
 #include "runtime/dispatcher.h"
+#include "runtime/fork.h"
 #include "runtime/latency_histogram.h"
 #include "runtime/rcu.h"
 #include "runtime/reclaimer.h"
@@ -146,6 +147,7 @@ struct jt_runtime {
 	struct jt_alloc alloc;
 	struct jt_clock_calib clock;
 	unsigned flags;
+	uint32_t fork_generation; /* at create; another one: inherited (fork.h) */
 	size_t max_inflight;
 	struct jt_mpsc_queue order_queue; /* JT_RUNTIME_ORDERED */
 
@@ -172,6 +174,12 @@ struct jt_runtime {
 	jt_cacheline_aligned _Atomic uint32_t retire_epoch;
 	_Atomic uint32_t epoch_waiters;
 };
+
+/* A runtime inherited across fork() is unusable in the child (fork.h). */
+static inline bool rt_inherited(const jt_runtime *rt)
+{
+	return rt->fork_generation != jt_fork_generation();
+}
 
 /* The chunk after `c`, NULL past the one being filled (kept spares follow). */
 static inline struct member_chunk *chunk_next(const jt_txn *t, const struct member_chunk *c)
