@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev systemtap-sdt-dev)
+packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev systemtap-sdt-dev groff-base)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -23,6 +23,10 @@ done
 if nm -D --defined-only "$prefix/lib/libjobtxn.so.0" | awk '$2 == "T" {print $3}' | grep -v '^jt_'; then
 	echo "unexpected exported symbols"; exit 1
 fi
+# Each exported function's man page is installed (tests/docs checks their content).
+for f in jobtxn $(nm -D --defined-only "$prefix/lib/libjobtxn.so.0" | awk '$2 == "T" {sub(/@.*/, "", $3); print $3}'); do
+	[ -f "$prefix/share/man/man3/$f.3" ] || { echo "missing after install: share/man/man3/$f.3"; exit 1; }
+done
 # The static target names its dependencies as imported targets (found by
 # find_dependency/pkg_check_modules in jobtxnConfig.cmake), never bare -l names.
 links=$(sed -n 's/^ *INTERFACE_LINK_LIBRARIES "\(.*\)"$/\1/p' "$prefix/lib/cmake/jobtxn/jobtxnTargets.cmake")
