@@ -11,6 +11,7 @@ example=$2
 skip() { echo "skipped: $*"; exit 77; }
 
 command -v perf >/dev/null || skip "perf not installed (Debian linux-perf)"
+perf version >/dev/null 2>&1 || skip "perf does not run on this kernel"
 [ "$(id -u)" -eq 0 ] || skip "not root"
 [ -w /sys/kernel/tracing/uprobe_events ] || skip "/sys/kernel/tracing/uprobe_events not writable"
 
@@ -24,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 perf_() { perf --buildid-dir "$work/buildid" "$@"; }
 
-perf_ buildid-cache --add "$lib"
+perf_ buildid-cache --add "$lib" || skip "perf buildid-cache failed"
 perf_ probe -q -d 'sdt_jobtxn:*' 2>/dev/null || true
 perf_ probe -q -x "$lib" -a 'sdt_jobtxn:*' || skip "perf probe cannot attach uprobes here"
 LD_LIBRARY_PATH=$(dirname "$lib") perf_ record -q -o "$work/perf.data" -e 'sdt_jobtxn:*' -- \
