@@ -25,7 +25,8 @@
 
 #include "atomics/atomic_ops.h"
 
-extern _Atomic uint32_t jt_fork_generation_counter;
+/* hidden: a PC-relative load, no GOT indirection, in the shared library. */
+extern _Atomic uint32_t jt_fork_generation_counter __attribute__((visibility("hidden")));
 
 /*
  * jt_fork_register: register the fork handlers, once per process (later
