@@ -235,6 +235,8 @@ JT_API int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out);
  * Returns 0, -EINVAL (NULL), -EBUSY (a txn is begun but not committed;
  * nothing changed), -EDEADLK (called from a callback of this runtime or
  * inside jt_runtime_foreach_txn; nothing changed).
+ * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
+ * this header, jobtxn(3)).
  */
 JT_API int jt_runtime_destroy(jt_runtime *rt);
 
@@ -244,6 +246,8 @@ JT_API int jt_runtime_destroy(jt_runtime *rt);
  * waits forever. In poll mode the caller runs pending callbacks itself
  * unless another thread is inside jt_runtime_poll.
  * Returns 0, -EINVAL, -ETIMEDOUT, -EDEADLK (from a callback).
+ * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
+ * this header, jobtxn(3)).
  */
 JT_API int jt_runtime_drain(jt_runtime *rt, int64_t timeout_ns);
 
@@ -253,6 +257,8 @@ JT_API int jt_runtime_drain(jt_runtime *rt, int64_t timeout_ns);
  * wake-ups are allowed, missed ones are not. Owned by the runtime: do not
  * close, read or write it.
  * Returns the fd, or -EINVAL (NULL, or not a poll-mode runtime).
+ * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
+ * this header, jobtxn(3)).
  */
 JT_API int jt_runtime_fd(jt_runtime *rt);
 
@@ -262,6 +268,8 @@ JT_API int jt_runtime_fd(jt_runtime *rt);
  * are ready when the call starts). Callbacks run on this thread.
  * Returns how many txns retired, -EINVAL, or -EBUSY (another thread is
  * inside poll, or this thread is already inside poll).
+ * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
+ * this header, jobtxn(3)).
  */
 JT_API int jt_runtime_poll(jt_runtime *rt, unsigned max);
 
@@ -279,6 +287,8 @@ JT_API void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out);
  * (it delays memory reclamation) and must not call jt_runtime_destroy
  * (-EDEADLK). A non-zero return from `fn` stops the walk.
  * Returns how many txns `fn` was called for, or -EINVAL.
+ * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
+ * this header, jobtxn(3)).
  */
 JT_API int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i, void *arg),
                                   void *arg);
@@ -290,6 +300,8 @@ JT_API int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_
  * jt_runtime_poll (where blocking would deadlock).
  * Ownership: *out is the caller's until jt_txn_commit(_wait) returns.
  * Returns 0, -EINVAL (NULL, unknown flag), -EAGAIN, -ENOMEM.
+ * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
+ * this header, jobtxn(3)).
  */
 JT_API int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out);
 
@@ -362,6 +374,8 @@ JT_API bool jt_job_cancelled(const jt_job *j);
  * dispatcher after every armed job completed, never inside this call.
  * Returns 0, the failing prepare's error, -EINVAL (NULL t: nothing happens;
  * or the txn is already inside its setup pass: nothing changes).
+ * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
+ * this header, jobtxn(3)).
  */
 JT_API int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaque);
 
@@ -375,6 +389,8 @@ JT_API int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void
  * Returns 0 or the failing prepare's error once retired; -ETIMEDOUT (still in
  * flight: it will retire normally); -EINVAL; -EDEADLK; -ENOMEM (nothing
  * happened, the txn is still the builder's).
+ * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
+ * this header, jobtxn(3)).
  */
 JT_API int jt_txn_commit_wait(jt_txn *t, int64_t timeout_ns, int *status);
 
