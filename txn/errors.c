@@ -33,8 +33,7 @@ const char *jt_strerror(int err)
 	case -ECANCELED:
 		return "cancelled";
 	case -EOWNERDEAD:
-		return "the runtime was inherited across fork(): only its parent process can use "
-		       "it";
+		return "runtime inherited across fork(): unusable in the child";
 	}
 	if (err < 0 && err > INT_MIN && (desc = strerrordesc_np(-err)) != NULL)
 		return desc;
