@@ -55,7 +55,6 @@
 	} while (0)
 
 struct volume {
-	unsigned index;
 	unsigned char data[BLOCKS][BLOCK_SIZE];   /* the disk */
 	unsigned char target[BLOCKS][BLOCK_SIZE]; /* the backup target */
 	uint64_t dirty;  /* live bitmap: blocks written since the last backup */
@@ -174,7 +173,6 @@ int main(void)
 	int status;
 
 	for (unsigned i = 0; i < VOLUMES; i++) {
-		volumes[i].index = i;
 		for (unsigned b = 0; b < BLOCKS; b++)
 			if (b % (i + 2) == 0) /* a different dirty set per volume */
 				guest_write(&volumes[i], b, (unsigned char)('a' + i));

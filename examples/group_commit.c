@@ -170,7 +170,9 @@ static void batch_done(void *opaque, int status)
 	off_t end = *(off_t *)opaque; /* the log length with this batch */
 
 	if (status == 0) {
-		/* Group commit: one fsync makes the whole batch durable. */
+		/* Group commit: one fsync makes the whole batch durable. It
+		 * blocks the dispatcher meanwhile; an engine with other txns
+		 * in flight would fsync on a thread of its own. */
 		if (fsync(log_state.fd) != 0)
 			status = -errno;
 		else
