@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev)
+packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
