@@ -31,7 +31,8 @@ static size_t g_left;
 static int g_in_dispatch; /* inside poll, drain or destroy */
 static int g_in_commit;
 static struct fz_txn *g_building;
-static int g_fail_alloc; /* fail the next allocation */
+static int g_fail_alloc; /* fail the next allocation on the fuzzing thread */
+static _Thread_local bool tl_fuzz_thread;
 static int g_fail_hit;
 static long g_live;
 
@@ -53,7 +54,7 @@ static void *fz_alloc(void *ctx, size_t size)
 	void *p;
 
 	(void)ctx;
-	if (g_fail_alloc) {
+	if (tl_fuzz_thread && g_fail_alloc) {
 		g_fail_alloc = 0;
 		g_fail_hit = 1;
 		return NULL;
@@ -714,6 +715,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned cfg;
 	int r;
 
+	tl_fuzz_thread = true; /* jt-reclaim may allocate too: never fail it */
 	g_in = data;
 	g_left = size;
 	cfg = next(8);
