@@ -46,5 +46,5 @@ if ! build-fuzz/tests/fuzz/fuzz_txn -max_total_time="${JOBTXN_FUZZ_SECONDS:-60}"
 	echo "fuzz_txn failed: the input that crashed it is in build-fuzz/ (crash-*)" >&2
 	exit 1
 fi
-grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
+grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
 	build-fuzz/fuzz.log
