@@ -1,9 +1,9 @@
 /*
  * fuzz_txn.c - libFuzzer target: decodes bytes into a sequence of jobtxn
  * calls on one poll-mode runtime (begin, add, arm, wrap, submit, complete,
- * commit, commit_wait, cancelled, poll, drain, introspection, stats, calls
- * with bad arguments, allocation failures, callbacks that re-enter the
- * runtime) and checks every return code and every callback against the
+ * commit, commit_wait with and without a timeout, cancelled, poll, drain,
+ * introspection, stats, calls with bad arguments, allocation failures,
+ * callbacks that re-enter the runtime) and checks every return code and every callback against the
  * reference model (fuzz_model.c). Any mismatch aborts.
  *
  * Input: byte 0 picks the runtime (bit 0 JT_RUNTIME_ORDERED, bits 1-2
@@ -31,7 +31,8 @@ static size_t g_left;
 static int g_in_dispatch; /* inside poll, drain or destroy */
 static int g_in_commit;
 static struct fz_txn *g_building;
-static int g_fail_alloc; /* fail the next allocation on the fuzzing thread */
+static int g_building_want; /* setup callbacks its commit must run */
+static int g_fail_alloc;    /* fail the next allocation on the fuzzing thread */
 static _Thread_local bool tl_fuzz_thread;
 static int g_fail_hit;
 static long g_live;
@@ -122,7 +123,9 @@ static void clean_cb(void *opaque)
 static void dispatch_cb(struct fz_txn *tx, int cb, unsigned idx, const char *what)
 {
 	FZ_CHECK(g_in_dispatch, "%s of txn slot %u outside poll/drain/destroy", what, tx->slot);
-	FZ_CHECK(!g_in_commit, "%s of txn slot %u inside jt_txn_commit", what, tx->slot);
+	/* inside jt_txn_commit_wait only once the setup pass is over */
+	FZ_CHECK(!g_in_commit || g_building->setup_n == g_building_want,
+	         "%s of txn slot %u inside jt_txn_commit's setup pass", what, tx->slot);
 	model_observe(&g_md, cb, tx, idx);
 }
 
@@ -292,23 +295,48 @@ static void add(struct fz_txn *tx, bool full, int prep, bool arm_in_prepare, boo
 	tx->n++;
 }
 
-static void commit(struct fz_txn *tx, bool wait, bool fail_alloc)
+/* True when every job armed so far has completed: the txn retires in the
+ * first poll round after its seal (not under JT_RUNTIME_ORDERED, where an
+ * earlier txn may hold it back). */
+static bool retires_at_seal(const struct fz_txn *tx)
 {
-	int expect, want, r, st = 12345;
+	if (g_md.ordered)
+		return false;
+	for (unsigned i = 0; i < tx->n; i++)
+		if (tx->m[i].armed && !tx->m[i].completed)
+			return false;
+	return true;
+}
+
+/* wait 0: jt_txn_commit; 1: jt_txn_commit_wait with a zero timeout; 2: and
+ * no timeout when the txn is sure to retire (the wait polls). */
+static void commit(struct fz_txn *tx, int wait, bool fail_alloc)
+{
+	int expect, r, st = 12345;
 	struct fz_model saved;
+	struct fz_txn *outer = g_building; /* a commit_wait around a callback */
+	int outer_want = g_building_want;
+	uint64_t snap;
 
 	/* The setup pass arms in prepare; the model decides the return. */
 	saved = g_md;
-	tx->has_done = !wait;
+	tx->has_done = wait == 0;
 	expect = model_setup_pass(&g_md, tx);
-	want = tx->setup_n;
+	if (wait == 2 && !retires_at_seal(tx))
+		wait = 1;
+	g_building_want = tx->setup_n;
 	tx->setup_n = 0;
+	/* Sealed in the model first: a waiting commit runs callbacks. */
+	model_seal(&g_md, tx);
+	snap = g_md.pushed;
 	g_building = tx;
 	g_in_commit++;
-	if (wait) {
+	if (wait != 0) {
 		g_fail_alloc = fail_alloc;
 		g_fail_hit = 0;
-		r = jt_txn_commit_wait(tx->t, 0, &st);
+		g_in_dispatch += wait == 2;
+		r = jt_txn_commit_wait(tx->t, wait == 2 ? -1 : 0, &st);
+		g_in_dispatch -= wait == 2;
 		g_fail_alloc = 0;
 		g_in_commit--;
 		if (g_fail_hit) {
@@ -317,24 +345,39 @@ static void commit(struct fz_txn *tx, bool wait, bool fail_alloc)
 			         "setup steps",
 			         r, tx->setup_n);
 			g_md = saved; /* nothing happened: the txn is still open */
+			g_building = outer;
+			g_building_want = outer_want;
 			return;
 		}
-		/* timeout 0: no poll happens, the txn cannot have retired */
-		FZ_CHECK(r == -ETIMEDOUT && st == 12345,
-		         "jt_txn_commit_wait(timeout 0) -> %d (status %d), expected -ETIMEDOUT", r,
-		         st);
+		if (wait == 2) {
+			/* one poll round: everything queued up to the seal */
+			model_after_dispatch(&g_md, true, snap);
+			FZ_CHECK(r == expect && st == tx->status && tx->state == TX_RETIRED &&
+			                 tx->cb_left == 0,
+			         "jt_txn_commit_wait(-1) -> %d (status %d), expected %d (status "
+			         "%d), "
+			         "txn state %d",
+			         r, st, expect, tx->status, tx->state);
+		} else {
+			/* timeout 0: no poll happens, the txn cannot have retired */
+			FZ_CHECK(r == -ETIMEDOUT && st == 12345,
+			         "jt_txn_commit_wait(timeout 0) -> %d (status %d), expected "
+			         "-ETIMEDOUT",
+			         r, st);
+		}
 	} else {
 		r = jt_txn_commit(tx->t, txn_done_cb, tx);
 		g_in_commit--;
 		FZ_CHECK(r == expect, "jt_txn_commit -> %d, expected %d", r, expect);
 	}
-	g_building = NULL;
-	FZ_CHECK(tx->setup_n == want, "txn slot %u: %d setup callbacks, expected %d", tx->slot,
-	         tx->setup_n, want);
-	for (int i = 0; i < (int)tx->n; i++)
-		FZ_CHECK(tx->m[i].dones == 0 && tx->m[i].cancels == 0,
-		         "a dispatcher callback ran inside commit");
-	model_seal(&g_md, tx);
+	FZ_CHECK(tx->setup_n == g_building_want, "txn slot %u: %d setup callbacks, expected %d",
+	         tx->slot, tx->setup_n, g_building_want);
+	g_building = outer;
+	g_building_want = outer_want;
+	if (wait != 2)
+		for (int i = 0; i < (int)tx->n; i++)
+			FZ_CHECK(tx->m[i].dones == 0 && tx->m[i].cancels == 0,
+			         "a dispatcher callback ran inside commit");
 }
 
 static void arm(struct fz_txn *tx, struct fz_member *m, unsigned how)
@@ -430,16 +473,23 @@ static int walk_fn(const struct jt_txn_info *i, void *arg)
 		const struct fz_txn *tx = &g_md.tx[k];
 		int state = tx->state == TX_OPEN ? JT_TXN_OPEN : JT_TXN_RUNNING;
 
+		size_t pending = 0;
+
+		for (unsigned m = 0; m < tx->n; m++)
+			pending += tx->m[m].armed && !tx->m[m].completed;
 		if (w->matched[k] || (tx->state != TX_OPEN && tx->state != TX_SEALED) ||
-		    i->members != tx->n || i->status != tx->status)
+		    i->members != tx->n || i->status != tx->status || i->jobs_pending != pending)
 			continue;
-		if (i->state != state && !(state == JT_TXN_RUNNING && i->state == JT_TXN_RETIRING))
+		/* RETIRING: sealed with no job left (queued for the dispatcher) */
+		if (i->state != state &&
+		    !(state == JT_TXN_RUNNING && i->state == JT_TXN_RETIRING && pending == 0))
 			continue;
 		w->matched[k] = true;
 		return 0;
 	}
-	fz_fail("foreach: txn %llu (state %d, %zu members, status %d) matches no live txn",
-	        (unsigned long long)i->id, i->state, i->members, i->status);
+	fz_fail("foreach: txn %llu (state %d, %zu members, %zu jobs pending, status %d) matches "
+	        "no live txn",
+	        (unsigned long long)i->id, i->state, i->members, i->jobs_pending, i->status);
 }
 
 static void check_foreach(void)
@@ -577,7 +627,7 @@ static void nested_calls(struct fz_member *m)
 	r = jt_txn_commit_wait(tx->t, -1, NULL);
 	FZ_CHECK(r == -EDEADLK, "jt_txn_commit_wait inside a callback -> %d", r);
 	add(tx, true, 0, false, false, false);
-	commit(tx, false, false);
+	commit(tx, 0, false);
 }
 
 static void finish(void)
@@ -586,7 +636,7 @@ static void finish(void)
 
 	for (unsigned k = 0; k < FZ_TXNS; k++)
 		if (g_md.tx[k].state == TX_OPEN)
-			commit(&g_md.tx[k], false, false);
+			commit(&g_md.tx[k], 0, false);
 	for (unsigned k = 0; k < FZ_TXNS; k++) {
 		struct fz_txn *tx = &g_md.tx[k];
 
@@ -666,14 +716,14 @@ static void step(void)
 	case 6:
 		tx = pick_txn(TX_OPEN);
 		if (tx != NULL)
-			commit(tx, false, false);
+			commit(tx, 0, false);
 		break;
 	case 7: {
 		unsigned f = next(4);
 
 		tx = pick_txn(TX_OPEN);
 		if (tx != NULL)
-			commit(tx, true, f & 1);
+			commit(tx, 1 + (f & 1), f & 2);
 		break;
 	}
 	case 8:
