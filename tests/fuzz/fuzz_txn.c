@@ -3,8 +3,9 @@
  * calls on one poll-mode runtime (begin, add, arm, wrap, submit, complete,
  * commit, commit_wait with and without a timeout, cancelled, poll, drain,
  * introspection, stats, calls with bad arguments, allocation failures,
- * callbacks that re-enter the runtime) and checks every return code and every callback against the
- * reference model (fuzz_model.c). Any mismatch aborts.
+ * callbacks that re-enter the runtime) and checks every return code and
+ * every callback against the reference model (fuzz_model.c). Any mismatch
+ * aborts.
  *
  * Input: byte 0 picks the runtime (bit 0 JT_RUNTIME_ORDERED, bits 1-2
  * max_inflight 0/1/2/4); then one opcode byte per step followed by its
@@ -535,7 +536,7 @@ static int noop_walk(const struct jt_txn_info *i, void *arg)
 /* Calls with bad arguments: a clear error, nothing changes. */
 static void bad_call(unsigned which, struct fz_txn *open)
 {
-	jt_txn *t = (jt_txn *)1;
+	jt_txn *t = NULL;
 	jt_complete_fn *cb;
 	void *op;
 	int r = 0, expect = -EINVAL;
@@ -607,7 +608,7 @@ static void bad_call(unsigned which, struct fz_txn *open)
 		expect = -EBUSY;
 		break;
 	}
-	FZ_CHECK(r == expect, "bad call %u -> %d, expected %d", which, r, expect);
+	FZ_CHECK(r == expect && t == NULL, "bad call %u -> %d, expected %d", which, r, expect);
 }
 
 static void nested_calls(struct fz_member *m)
