@@ -3,7 +3,9 @@
 # in three flavours: release (Criterion suite, example, benchmark smoke,
 # install check), address+undefined sanitizers (Criterion suite with leak
 # detection, stress), and thread sanitizer (stress executables; Criterion
-# cannot start under TSan, Snaipe/Criterion#274).
+# cannot start under TSan, Snaipe/Criterion#274; plus the known-race check),
+# then the libFuzzer target (clang, bounded run: JOBTXN_FUZZ_SECONDS, default
+# 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -24,3 +26,25 @@ flavour() {
 flavour build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJOBTXN_SANITIZE= -DJOBTXN_BUILD_BENCH=ON
 flavour build-asan -DCMAKE_BUILD_TYPE=Debug -DJOBTXN_SANITIZE=address,undefined -DJOBTXN_BUILD_BENCH=OFF
 flavour build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJOBTXN_SANITIZE=thread -DJOBTXN_BUILD_BENCH=OFF
+
+# Fuzzing: clang + libFuzzer + address,undefined; only the fuzz target (a
+# clang ASan shared library cannot link with --no-undefined). The corpus is
+# replayed first (ctest), then new inputs go to a scratch copy, never into
+# tests/fuzz/corpus. A contract violation or sanitizer report fails CI.
+echo "== build-fuzz: clang, libFuzzer, address,undefined"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJOBTXN_BUILD_FUZZ=ON \
+	-DJOBTXN_BUILD_TESTS=OFF -DJOBTXN_BUILD_BENCH=OFF -DJOBTXN_BUILD_EXAMPLES=OFF \
+	-DJOBTXN_SANITIZE=address,undefined \
+	"-DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -Wno-gnu-variable-sized-type-not-at-end" >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_txn >/dev/null
+ctest --test-dir build-fuzz --output-on-failure
+rm -rf build-fuzz/corpus && mkdir -p build-fuzz/corpus
+if ! build-fuzz/tests/fuzz/fuzz_txn -max_total_time="${JOBTXN_FUZZ_SECONDS:-60}" \
+	-print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus tests/fuzz/corpus \
+	>build-fuzz/fuzz.log 2>&1; then
+	tail -n 100 build-fuzz/fuzz.log
+	echo "fuzz_txn failed: the input that crashed it is in build-fuzz/ (crash-*)" >&2
+	exit 1
+fi
+grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
+	build-fuzz/fuzz.log

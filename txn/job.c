@@ -50,6 +50,11 @@ static void job_finish(jt_job *j, int ret)
 	if (ret != 0 && txn_record_failure(t, ret, false))
 		return; /* our unit now belongs to the cancel request */
 	txn_put(t);
+#if defined(JOBTXN_TEST_INJECT_RACE) && JOBTXN_TEST_INJECT_RACE == 1
+	/* Test-only known race (tests/race/): touch the job after giving up
+	 * our unit; the dispatcher reads j->ret unordered with this store. */
+	j->ret = ret;
+#endif
 }
 
 /* ARMED -> COMPLETED, or the error for a job in another state. */

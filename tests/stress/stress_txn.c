@@ -12,6 +12,7 @@
  * max_inflight and a dispatcher that never spins. Each epoch:
  *   run      builder threads build and commit random txns (workload.c),
  *            completer threads complete their jobs, main walks the live txns
+ *            and now and then drains with a short timeout (racing builders)
  *   quiesce  builders pause, jt_runtime_drain, every shadow record verified,
  *            jt_runtime_stats compared with the harness's own counts
  *   tail     an open txn makes jt_runtime_destroy say -EBUSY; then a burst
@@ -375,7 +376,7 @@ static void run_epoch(unsigned epoch, const struct config *cfg, uint64_t run_ns)
 	struct jt_runtime_opts o;
 	pthread_t poller;
 	uint64_t rng = rng_seed(g_opt.seed, 5000 + epoch), main_commit_no = 0, end;
-	unsigned long long walks = 0, walk_over = 0;
+	unsigned long long walks = 0, walk_over = 0, drains[2] = {0, 0};
 	int r;
 
 	if (h == NULL)
@@ -410,6 +411,16 @@ static void run_epoch(unsigned epoch, const struct config *cfg, uint64_t run_ns)
 		CHECK(r == w.count, "foreach returned %d, visited %d", r, w.count);
 		walks++;
 		walk_over += w.over;
+		if (rng_pct(&rng, 10)) {
+			/* drain racing builders and completers: it may time out
+			 * (builders keep committing), nothing else */
+			tl_in_wait++;
+			r = jt_runtime_drain(h->rt, 2000000);
+			tl_in_wait--;
+			CHECK(r == 0 || r == -ETIMEDOUT, "%s: jt_runtime_drain under load -> %d",
+			      h->name, r);
+			drains[r == 0]++;
+		}
 		sleep_ns(3000000);
 	}
 	phase("pause builders", 0);
@@ -475,10 +486,10 @@ static void run_epoch(unsigned epoch, const struct config *cfg, uint64_t run_ns)
 		        "epoch %u %-8s: %llu txns verified (%llu nested, %llu commit_wait), "
 		        "%llu failed status, %llu jobs, %llu failed jobs, %llu cancels, %llu "
 		        "eagain, "
-		        "%llu walks (%llu over-count)\n",
+		        "%llu walks (%llu over-count), %llu drains under load (%llu timed out)\n",
 		        epoch, h->name, ld(&h->verified), ld(&h->nested), ld(&h->waited),
 		        ld(&h->status_failed), ld(&h->armed), ld(&h->jobs_failed), ld(&h->cancels),
-		        ld(&h->eagain), walks, walk_over);
+		        ld(&h->eagain), walks, walk_over, drains[0] + drains[1], drains[0]);
 	free(h);
 }
 
