@@ -48,6 +48,7 @@ struct bench_opts {
 	unsigned latency_samples; /* samples per latency run */
 	enum bench_format format;
 	const char *csv_file; /* also write the CSV there */
+	bool no_peers;        /* jobtxn runs only */
 };
 
 struct wl_params;

@@ -51,6 +51,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
 	           "                [--max-threads N] [--inflight JOBS] [--soak-seconds S]\n"
 	           "                [--workload NAME[,NAME]] [--json|--csv] [--csv-file PATH]\n"
+	           "                [--no-peers]\n"
 	           "  --quick          short demo: 3 runs x 0.1 s per configuration\n"
 	           "  --seconds S      timed seconds per run (default 1; quick 0.1)\n"
 	           "  --runs N         runs per configuration and implementation (default 5; quick "
@@ -64,7 +65,8 @@ static void usage(FILE *f)
 	           "  --workload       fanin, pool, build, latency, scaling, growth, idle, soak\n"
 	           "                   (default: all)\n"
 	           "  --json, --csv    machine-readable results on stdout instead of the table\n"
-	           "  --csv-file PATH  also write the CSV to PATH\n");
+	           "  --csv-file PATH  also write the CSV to PATH\n"
+	           "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n");
 }
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -123,6 +125,7 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 	        {"inflight", required_argument, NULL, 'i'},
 	        {"soak-seconds", required_argument, NULL, 'k'},
 	        {"csv-file", required_argument, NULL, 'f'},
+	        {"no-peers", no_argument, NULL, 'n'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"csv", no_argument, NULL, 'c'},
 	        {"help", no_argument, NULL, 'h'},
@@ -173,6 +176,9 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'f':
 			o->csv_file = optarg;
+			break;
+		case 'n':
+			o->no_peers = true;
 			break;
 		case 'j':
 			o->format = FMT_JSON;
@@ -345,7 +351,7 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
                          struct config_result *out)
 {
 	const struct bench_impl *impls[2] = {&bench_impl_jobtxn, c->peer};
-	const size_t nimpl = c->peer ? 2 : 1;
+	const size_t nimpl = c->peer && !o->no_peers ? 2 : 1;
 	const unsigned runs = c->workload == WL_SOAK ? 1 : o->runs;
 	struct run_result *rr = calloc(2 * (size_t)runs, sizeof(*rr));
 	char tag[2][96];
