@@ -36,7 +36,13 @@
 
 #include "txn/txn_internal.h"
 
-#define CHUNK_MAX_MEMBERS 256
+/*
+ * Chunks double up to 127 members: 16 + 127 x 64 = 8144 bytes, inside
+ * jemalloc's 8 KiB small size class (slab, thread cache). 256 members made
+ * 16400 bytes, a large class (20 KiB, extent allocator, page purges and
+ * faults when many large txns come and go).
+ */
+#define CHUNK_MAX_MEMBERS 127
 
 /* The inline first member is the first chunk's storage. */
 _Static_assert(offsetof(jt_txn, inline_member) ==
