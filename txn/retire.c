@@ -103,7 +103,8 @@ static void limbo_add(jt_runtime *rt, jt_txn *t)
 {
 	struct limbo *l = &rt->limbo[t->reg.shard];
 
-	txn_cache_trim(t);
+	if (t->chunk.next != NULL)
+		txn_cache_trim(t);
 	t->u.dead.next = l->head; /* t->u.live is dead from here */
 	if (l->head == NULL)
 		l->tail = t;
@@ -221,8 +222,7 @@ bool txn_backlog_ready(void *arg)
 	jt_runtime *rt = arg;
 	struct jt_mpsc_node *n;
 
-	if (!(rt->flags & JT_RUNTIME_ORDERED))
-		return false;
+	/* A dispatcher hook of ordered runtimes only (runtime_api.c). */
 	n = jt_mpsc_peek(&rt->order_queue);
 	return n != NULL && txn_of_order_node(n)->ready;
 }

@@ -85,10 +85,12 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	err = jt_worker_pool_start(&rt->pool, opts.workers, &rt->alloc);
 	if (err != 0)
 		goto fail_pool;
+	/* The commit-order backlog exists only in ordered runtimes: the
+	 * others skip its check (an indirect call per queued txn). */
 	hooks = (struct jt_dispatcher_hooks){
 	        .ctx = rt,
-	        .backlog_run = txn_backlog_run,
-	        .backlog_ready = txn_backlog_ready,
+	        .backlog_run = (opts.flags & JT_RUNTIME_ORDERED) ? txn_backlog_run : NULL,
+	        .backlog_ready = (opts.flags & JT_RUNTIME_ORDERED) ? txn_backlog_ready : NULL,
 	        .prefetch = txn_prefetch,
 	        .pass_done = txn_pass_done,
 	};
