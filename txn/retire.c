@@ -170,11 +170,18 @@ static void txn_retire(jt_txn *t)
 	 * every store above to reach memory. The Dekker pair with waiters
 	 * uses the seq_cst RMW in rt_signal_waiters (wait.c). */
 	jt_store_release(&rt->retired, jt_load_relaxed(&rt->retired) + 1);
-	/* Waiters (drain, begin at max_inflight) are woken once per pass or
-	 * per SIGNAL_BATCH retirements, a commit_wait caller at once. */
-	if (waiter != NULL || ++rt->unsignalled >= SIGNAL_BATCH) {
+	/* Waiters are woken at the end of each pass (txn_pass_done), a
+	 * commit_wait caller at once, and a begin at max_inflight also every
+	 * SIGNAL_BATCH retirements (wait.c, rt_signal_slot_waiters): a drain
+	 * is not woken in the middle of a pass it cannot finish in. */
+	rt->unsignalled++;
+	if (waiter != NULL) {
 		rt->unsignalled = 0;
 		rt_signal_waiters(rt);
+	} else if (rt->max_inflight != 0 && ++rt->slot_batch >= SIGNAL_BATCH) {
+		rt->slot_batch = 0;
+		if (rt_signal_slot_waiters(rt))
+			rt->unsignalled = 0;
 	}
 	drop_waiter(rt, waiter);
 

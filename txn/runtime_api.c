@@ -52,9 +52,11 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_store_relaxed(&rt->counters.jobs_failed, 0);
 	jt_store_relaxed(&rt->counters.cancels, 0);
 	rt->unsignalled = 0;
+	rt->slot_batch = 0;
 	memset(rt->limbo, 0, sizeof(rt->limbo));
 	jt_store_relaxed(&rt->retire_epoch, 0);
 	jt_store_relaxed(&rt->epoch_waiters, 0);
+	jt_store_relaxed(&rt->slot_waiters, 0);
 }
 
 int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)

@@ -134,7 +134,12 @@ static int reserve_slot(jt_runtime *rt, unsigned flags)
 		}
 		if ((flags & JT_TXN_NOWAIT) || jt_dispatcher_is_current(&rt->disp))
 			return -EAGAIN;
+		/* seq_cst: the Dekker pair with rt_signal_slot_waiters (wait.c);
+		 * slot_available's first load of `retired` comes after it. */
+		jt_fetch_add_seq_cst(&rt->slot_waiters, 1);
 		err = rt_wait(rt, slot_available, NULL, -1);
+		/* relaxed: a stale non-zero count costs one spurious wake. */
+		jt_fetch_sub_relaxed(&rt->slot_waiters, 1);
 		if (err != 0)
 			return err;
 	}
