@@ -2,9 +2,11 @@
  * bench.h - jt-bench internals: options, one table per implementation of the
  * contract (jobtxn, and the one-mutex peer), workloads, results, report.
  *
- * Every workload but `pool` is written once against struct bench_impl and
- * runs unchanged on both implementations: both pay the same indirect call
- * per operation, so their ratio is fair (absolute jobtxn figures include it).
+ * Every workload but `pool`, `idle` and `soak` is written once against
+ * struct bench_impl and runs unchanged on jobtxn and on the mutex peer: both
+ * pay the same indirect call per operation, so their ratio is fair (absolute
+ * jobtxn figures include it). `pool` runs on jobtxn's workers and on libuv's
+ * threadpool (libuv_peer.c, its own loop: bench_impl.pool).
  */
 #ifndef JT_BENCH_H
 #define JT_BENCH_H
@@ -18,8 +20,20 @@
 
 /* latency: idle gap before each sample, past the dispatcher's 50 us default spin */
 #define BENCH_LAT_GAP_NS 200000
+/* pool: txns in flight at most (jobtxn max_inflight; the libuv peer's bound) */
+#define POOL_MAX_INFLIGHT 256
 
-enum bench_workload { WL_FANIN, WL_POOL, WL_BUILD, WL_LATENCY, WL_COUNT };
+enum bench_workload {
+	WL_FANIN,
+	WL_POOL,
+	WL_BUILD,
+	WL_LATENCY,
+	WL_SCALING, /* fanin G=64 with 1..max_threads completers */
+	WL_GROWTH,  /* build with up to 10^6 txns in flight, G = 1..65536 */
+	WL_IDLE,    /* CPU an idle runtime uses */
+	WL_SOAK,    /* long mixed run: throughput, RSS, txns in flight over time */
+	WL_COUNT
+};
 enum bench_format { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 struct bench_opts {
@@ -27,10 +41,18 @@ struct bench_opts {
 	double seconds;           /* timed seconds per run */
 	unsigned runs;            /* runs per configuration and implementation */
 	unsigned threads;         /* fanin completers, pool workers */
+	unsigned max_threads;     /* scaling: 1..max_threads completers */
+	unsigned inflight_jobs;   /* growth: jobs in flight per round */
+	double soak_seconds;      /* soak: length of its one run */
 	unsigned workloads;       /* mask of 1u << enum bench_workload */
 	unsigned latency_samples; /* samples per latency run */
 	enum bench_format format;
+	const char *csv_file; /* also write the CSV there */
+	bool no_peers;        /* jobtxn runs only */
 };
+
+struct wl_params;
+struct run_result;
 
 /* What a workload asks of a runtime. */
 struct bench_rt_opts {
@@ -56,19 +78,33 @@ struct bench_impl {
 	int (*job_arm)(void *job);
 	int (*job_complete)(void *job, int ret);
 	int (*txn_commit)(void *txn, void (*done)(void *opaque, int status), void *opaque);
+	/* A peer with its own pool workload (libuv); NULL: wl_pool's own. */
+	void (*pool)(const struct wl_params *p, struct run_result *out);
 };
 
 extern const struct bench_impl bench_impl_jobtxn; /* impl_jobtxn.c */
 extern const struct bench_impl bench_impl_mutex;  /* mutex_peer.c */
+extern const struct bench_impl bench_impl_libuv;  /* libuv_peer.c: pool only */
 
 /* Parameters of one run. */
 struct wl_params {
 	unsigned group;   /* G: jobs (members) per txn */
 	unsigned threads; /* completer threads (fanin) or workers (pool) */
 	double seconds;
-	unsigned samples; /* latency */
-	const char *tag;  /* "fanin/jobtxn G=64 run 2", for messages */
+	unsigned samples;       /* latency */
+	unsigned inflight_jobs; /* growth */
+	const char *tag;        /* "fanin/jobtxn G=64 run 2", for messages */
 };
+
+/* soak: one sample per interval */
+struct soak_sample {
+	double t_s;             /* since the start of the run */
+	double ops_per_s;       /* jobs retired in the interval, per second */
+	uint64_t txns_inflight; /* committed, not retired, at the sample */
+	uint64_t rss_kib;
+};
+
+#define SOAK_MAX_SAMPLES 4096
 
 /* Result of one run. ops are jobs. */
 struct run_result {
@@ -79,7 +115,13 @@ struct run_result {
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns;
 	unsigned errors; /* verification failures, each reported on stderr */
 	bool has_stats;
-	struct jt_stats stats; /* jt_runtime_stats after drain (jobtxn) */
+	struct jt_stats stats;      /* jt_runtime_stats after drain (jobtxn) */
+	double cpu_ms_per_s;        /* idle: process CPU time per second of wall time */
+	uint64_t txns_inflight;     /* growth, soak: most txns in flight at once */
+	double mem_bytes_per_txn;   /* growth: RSS growth / txns in flight (0 if none) */
+	uint64_t rss_max_kib;       /* soak */
+	struct soak_sample *series; /* soak: malloc'ed, nseries samples */
+	size_t nseries;
 };
 
 /* workloads.c: each fills *out; API failures are fatal (bench_fatal). */
@@ -87,6 +129,12 @@ void wl_fanin(const struct bench_impl *impl, const struct wl_params *p, struct r
 void wl_pool(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
 void wl_build(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
 void wl_latency(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
+void wl_idle(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
+void wl_growth(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
+void wl_soak(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
+
+/* Resident set size of this process, KiB (/proc/self/statm); 0 if unknown. */
+uint64_t bench_rss_kib(void);
 
 /* Aggregate of the runs of one configuration on one implementation. */
 struct config_result {
@@ -98,10 +146,17 @@ struct config_result {
 	double ops_per_s, ops_per_s_min, ops_per_s_max, ns_per_op;
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns; /* medians over runs */
 	unsigned lat_samples;
+	const char *peer; /* the ratio's peer */
 	bool has_ratio;
 	double ratio; /* jobtxn/peer of medians: ops/s, or p50 ns for latency */
 	bool has_stats;
-	struct jt_stats stats; /* first run */
+	struct jt_stats stats;      /* first run */
+	double cpu_ms_per_s;        /* idle: median */
+	uint64_t txns_inflight;     /* growth, soak */
+	double mem_bytes_per_txn;   /* growth: median */
+	uint64_t rss_max_kib;       /* soak */
+	struct soak_sample *series; /* soak: first run's (owned) */
+	size_t nseries;
 };
 
 /* report.c */

@@ -1,6 +1,6 @@
 /*
  * jt_bench.c - jt-bench: options, the list of configurations, alternating
- * runs (jobtxn, mutex peer, jobtxn, ...), medians. Progress goes to stderr,
+ * runs (jobtxn, peer, jobtxn, ...), medians. Progress goes to stderr,
  * results to stdout (report.c). Exit status: 0, 1 if any run failed its
  * verification, 2 on a failed call, 3 on a hang, 64 on a usage error.
  */
@@ -16,13 +16,14 @@
 struct config {
 	enum bench_workload workload;
 	unsigned group, threads;
-	bool peer; /* also run on the mutex peer, alternately */
+	const struct bench_impl *peer; /* also run on it, alternately; NULL: jobtxn only */
 };
 
 typedef void wl_fn(const struct bench_impl *impl, const struct wl_params *p,
                    struct run_result *out);
 
-static wl_fn *const wl_fns[WL_COUNT] = {wl_fanin, wl_pool, wl_build, wl_latency};
+static wl_fn *const wl_fns[WL_COUNT] = {wl_fanin, wl_pool,   wl_build, wl_latency,
+                                        wl_fanin, wl_growth, wl_idle,  wl_soak};
 
 _Noreturn void bench_fatal(const char *file, int line, const char *what, int err)
 {
@@ -32,17 +33,40 @@ _Noreturn void bench_fatal(const char *file, int line, const char *what, int err
 	_exit(2);
 }
 
+uint64_t bench_rss_kib(void)
+{
+	unsigned long long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%llu %llu", &size, &resident);
+	fclose(f);
+	return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) / 1024 : 0;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
-	        "                [--workload NAME[,NAME]] [--json|--csv]\n"
-	        "  --quick       short demo: 3 runs x 0.1 s per configuration (about 10 s)\n"
-	        "  --seconds S   timed seconds per run (default 1; quick 0.1)\n"
-	        "  --runs N      runs per configuration and implementation (default 5; quick 3)\n"
-	        "  --threads T   fanin completer threads and pool workers (default 2)\n"
-	        "  --workload    fanin, pool, build, latency (default: all)\n"
-	        "  --json, --csv machine-readable results on stdout instead of the table\n");
+	fprintf(f, "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
+	           "                [--max-threads N] [--inflight JOBS] [--soak-seconds S]\n"
+	           "                [--workload NAME[,NAME]] [--json|--csv] [--csv-file PATH]\n"
+	           "                [--no-peers]\n"
+	           "  --quick          short demo: 3 runs x 0.1 s per configuration\n"
+	           "  --seconds S      timed seconds per run (default 1; quick 0.1)\n"
+	           "  --runs N         runs per configuration and implementation (default 5; quick "
+	           "3)\n"
+	           "  --threads T      fanin completer threads and pool workers (default 2)\n"
+	           "  --max-threads N  scaling: 1..N completer threads (default 2 x CPUs online,\n"
+	           "                   at most 32)\n"
+	           "  --inflight JOBS  growth: jobs in flight per round (default 1048576; quick "
+	           "65536)\n"
+	           "  --soak-seconds S length of the soak run (default 20; quick 1)\n"
+	           "  --workload       fanin, pool, build, latency, scaling, growth, idle, soak\n"
+	           "                   (default: all)\n"
+	           "  --json, --csv    machine-readable results on stdout instead of the table\n"
+	           "  --csv-file PATH  also write the CSV to PATH\n"
+	           "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n");
 }
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -97,16 +121,24 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 	        {"runs", required_argument, NULL, 'r'},
 	        {"threads", required_argument, NULL, 't'},
 	        {"workload", required_argument, NULL, 'w'},
+	        {"max-threads", required_argument, NULL, 'm'},
+	        {"inflight", required_argument, NULL, 'i'},
+	        {"soak-seconds", required_argument, NULL, 'k'},
+	        {"csv-file", required_argument, NULL, 'f'},
+	        {"no-peers", no_argument, NULL, 'n'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"csv", no_argument, NULL, 'c'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	double seconds = 0;
-	unsigned runs = 0;
+	double seconds = 0, soak = 0;
+	unsigned runs = 0, inflight = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int c;
 
-	*o = (struct bench_opts){.threads = 2, .workloads = (1u << WL_COUNT) - 1};
+	*o = (struct bench_opts){.threads = 2,
+	                         .max_threads = cpus > 0 && cpus <= 16 ? 2 * (unsigned)cpus : 32,
+	                         .workloads = (1u << WL_COUNT) - 1};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		char *end;
 
@@ -129,6 +161,25 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 		case 'w':
 			o->workloads = parse_workloads(optarg);
 			break;
+		case 'm':
+			o->max_threads = (unsigned)parse_ulong(optarg, 1, 32,
+			                                       "bad --max-threads '%s' (1..32)");
+			break;
+		case 'i':
+			inflight = (unsigned)parse_ulong(optarg, 1, 1u << 24,
+			                                 "bad --inflight '%s' (1..16777216)");
+			break;
+		case 'k':
+			soak = strtod(optarg, &end);
+			if (end == optarg || *end || !(soak > 0 && soak <= 86400))
+				bad_usage("bad --soak-seconds '%s' (0 < S <= 86400)", optarg);
+			break;
+		case 'f':
+			o->csv_file = optarg;
+			break;
+		case 'n':
+			o->no_peers = true;
+			break;
 		case 'j':
 			o->format = FMT_JSON;
 			break;
@@ -147,27 +198,44 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 		bad_usage("unexpected argument '%s'", argv[optind]);
 	o->seconds = seconds > 0 ? seconds : o->quick ? 0.1 : 1.0;
 	o->runs = runs ? runs : o->quick ? 3 : 5;
+	o->inflight_jobs = inflight ? inflight : o->quick ? 1u << 16 : 1u << 20;
+	o->soak_seconds = soak > 0 ? soak : o->quick ? 1 : 20;
 	/* ~250 us per sample (gap + timer slack); at least 1000 per run */
 	o->latency_samples = (unsigned)(o->seconds / 250e-6);
 	if (o->latency_samples < 1000)
 		o->latency_samples = 1000;
 }
 
+#define MAX_CONFIGS 64
+
 static size_t list_configs(const struct bench_opts *o, struct config *c)
 {
-	static const unsigned fanin_g[] = {1, 64, 4096}, build_g[] = {1, 64};
+	static const unsigned fanin_g[] = {1, 64, 4096}, build_g[] = {1, 64},
+	                      growth_g[] = {1, 16, 256, 4096, 65536};
+	const struct bench_impl *mutex = &bench_impl_mutex;
 	size_t n = 0;
 
 	if (o->workloads & (1u << WL_FANIN))
 		for (size_t i = 0; i < sizeof(fanin_g) / sizeof(fanin_g[0]); i++)
-			c[n++] = (struct config){WL_FANIN, fanin_g[i], o->threads, true};
+			c[n++] = (struct config){WL_FANIN, fanin_g[i], o->threads, mutex};
 	if (o->workloads & (1u << WL_POOL))
-		c[n++] = (struct config){WL_POOL, 64, o->threads, false};
+		c[n++] = (struct config){WL_POOL, 64, o->threads, &bench_impl_libuv};
 	if (o->workloads & (1u << WL_BUILD))
 		for (size_t i = 0; i < sizeof(build_g) / sizeof(build_g[0]); i++)
-			c[n++] = (struct config){WL_BUILD, build_g[i], 1, true};
+			c[n++] = (struct config){WL_BUILD, build_g[i], 1, mutex};
 	if (o->workloads & (1u << WL_LATENCY))
-		c[n++] = (struct config){WL_LATENCY, 1, 1, true};
+		c[n++] = (struct config){WL_LATENCY, 1, 1, mutex};
+	if (o->workloads & (1u << WL_SCALING))
+		for (unsigned t = 1; t <= o->max_threads && n < MAX_CONFIGS - 8; t++)
+			c[n++] = (struct config){WL_SCALING, 64, t, mutex};
+	if (o->workloads & (1u << WL_GROWTH))
+		for (size_t i = 0; i < sizeof(growth_g) / sizeof(growth_g[0]); i++)
+			if (growth_g[i] <= o->inflight_jobs)
+				c[n++] = (struct config){WL_GROWTH, growth_g[i], 1, mutex};
+	if (o->workloads & (1u << WL_IDLE))
+		c[n++] = (struct config){WL_IDLE, 0, o->threads, mutex};
+	if (o->workloads & (1u << WL_SOAK))
+		c[n++] = (struct config){WL_SOAK, 0, o->threads, NULL};
 	return n;
 }
 
@@ -184,12 +252,47 @@ static double median(double *v, unsigned n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void aggregate(const struct bench_opts *o, const struct config *c, const char *impl,
-                      const struct run_result *rr, struct config_result *cr)
+static double median_of(const struct run_result *rr, unsigned runs, double *v,
+                        double (*field)(const struct run_result *r))
 {
-	double *v = malloc(o->runs * sizeof(*v));
-	uint64_t *const lat[4] = {&cr->lat_p50_ns, &cr->lat_p99_ns, &cr->lat_p999_ns,
-	                          &cr->lat_max_ns};
+	for (unsigned r = 0; r < runs; r++)
+		v[r] = field(&rr[r]);
+	return median(v, runs);
+}
+
+static double f_ops(const struct run_result *r)
+{
+	return r->ops_per_s;
+}
+static double f_p50(const struct run_result *r)
+{
+	return (double)r->lat_p50_ns;
+}
+static double f_p99(const struct run_result *r)
+{
+	return (double)r->lat_p99_ns;
+}
+static double f_p999(const struct run_result *r)
+{
+	return (double)r->lat_p999_ns;
+}
+static double f_max(const struct run_result *r)
+{
+	return (double)r->lat_max_ns;
+}
+static double f_cpu(const struct run_result *r)
+{
+	return r->cpu_ms_per_s;
+}
+static double f_mem(const struct run_result *r)
+{
+	return r->mem_bytes_per_txn;
+}
+
+static void aggregate(const struct config *c, const char *impl, unsigned runs,
+                      struct run_result *rr, struct config_result *cr)
+{
+	double *v = malloc(runs * sizeof(*v));
 
 	if (!v)
 		bench_fatal(__FILE__, __LINE__, "malloc", -ENOMEM);
@@ -197,30 +300,32 @@ static void aggregate(const struct bench_opts *o, const struct config *c, const 
 	                             .impl = impl,
 	                             .group = c->group,
 	                             .threads = c->threads,
-	                             .runs = o->runs,
+	                             .runs = runs,
 	                             .has_stats = rr[0].has_stats,
-	                             .stats = rr[0].stats};
-	for (unsigned r = 0; r < o->runs; r++) {
+	                             .stats = rr[0].stats,
+	                             .txns_inflight = rr[0].txns_inflight,
+	                             .rss_max_kib = rr[0].rss_max_kib,
+	                             .series = rr[0].series,
+	                             .nseries = rr[0].nseries};
+	for (unsigned r = 0; r < runs; r++) {
 		cr->errors += rr[r].errors;
 		cr->txns += rr[r].txns;
+		if (r > 0)
+			free(rr[r].series);
 	}
 	if (c->workload == WL_LATENCY) {
-		cr->lat_samples = o->latency_samples;
-		for (unsigned k = 0; k < 4; k++) {
-			for (unsigned r = 0; r < o->runs; r++)
-				v[r] = (double)(k == 0   ? rr[r].lat_p50_ns
-				                : k == 1 ? rr[r].lat_p99_ns
-				                : k == 2 ? rr[r].lat_p999_ns
-				                         : rr[r].lat_max_ns);
-			*lat[k] = (uint64_t)median(v, o->runs);
-		}
+		cr->lat_p50_ns = (uint64_t)median_of(rr, runs, v, f_p50);
+		cr->lat_p99_ns = (uint64_t)median_of(rr, runs, v, f_p99);
+		cr->lat_p999_ns = (uint64_t)median_of(rr, runs, v, f_p999);
+		cr->lat_max_ns = (uint64_t)median_of(rr, runs, v, f_max);
+	} else if (c->workload == WL_IDLE) {
+		cr->cpu_ms_per_s = median_of(rr, runs, v, f_cpu);
 	} else {
-		for (unsigned r = 0; r < o->runs; r++)
-			v[r] = rr[r].ops_per_s;
-		cr->ops_per_s = median(v, o->runs);
+		cr->ops_per_s = median_of(rr, runs, v, f_ops);
 		cr->ops_per_s_min = v[0];
-		cr->ops_per_s_max = v[o->runs - 1];
+		cr->ops_per_s_max = v[runs - 1];
 		cr->ns_per_op = cr->ops_per_s > 0 ? 1e9 / cr->ops_per_s : 0;
+		cr->mem_bytes_per_txn = median_of(rr, runs, v, f_mem);
 	}
 	free(v);
 }
@@ -229,11 +334,13 @@ static void progress(const struct config *c, const char *impl, unsigned run, uns
                      const struct run_result *r)
 {
 	fprintf(stderr,
-	        "jt-bench: %-7s G=%-4u T=%u %-6s run %u/%u: ", bench_workload_name(c->workload),
+	        "jt-bench: %-7s G=%-5u T=%-2u %-6s run %u/%u: ", bench_workload_name(c->workload),
 	        c->group, c->threads, impl, run + 1, runs);
 	if (c->workload == WL_LATENCY)
 		fprintf(stderr, "p50 %.1f us, p99 %.1f us", r->lat_p50_ns / 1e3,
 		        r->lat_p99_ns / 1e3);
+	else if (c->workload == WL_IDLE)
+		fprintf(stderr, "%.2f ms CPU per s", r->cpu_ms_per_s);
 	else
 		fprintf(stderr, "%.2f M jobs/s", r->ops_per_s / 1e6);
 	fprintf(stderr, "%s\n", r->errors ? "  ** ERROR **" : "");
@@ -243,31 +350,38 @@ static void progress(const struct config *c, const char *impl, unsigned run, uns
 static size_t run_config(const struct bench_opts *o, const struct config *c,
                          struct config_result *out)
 {
-	const struct bench_impl *impls[2] = {&bench_impl_jobtxn, &bench_impl_mutex};
-	const size_t nimpl = c->peer ? 2 : 1;
-	struct run_result *rr = calloc(2 * (size_t)o->runs, sizeof(*rr));
+	const struct bench_impl *impls[2] = {&bench_impl_jobtxn, c->peer};
+	const size_t nimpl = c->peer && !o->no_peers ? 2 : 1;
+	const unsigned runs = c->workload == WL_SOAK ? 1 : o->runs;
+	struct run_result *rr = calloc(2 * (size_t)runs, sizeof(*rr));
 	char tag[2][96];
 
 	if (!rr)
 		bench_fatal(__FILE__, __LINE__, "calloc", -ENOMEM);
-	for (unsigned r = 0; r < o->runs; r++) {
+	for (unsigned r = 0; r < runs; r++) {
 		for (size_t i = 0; i < nimpl; i++) {
 			struct wl_params p = {.group = c->group,
 			                      .threads = c->threads,
-			                      .seconds = o->seconds,
+			                      .seconds = c->workload == WL_SOAK ? o->soak_seconds
+			                                                        : o->seconds,
 			                      .samples = o->latency_samples,
+			                      .inflight_jobs = o->inflight_jobs,
 			                      .tag = tag[i]};
 
 			snprintf(tag[i], sizeof(tag[i]), "%s/%s G=%u T=%u run %u",
 			         bench_workload_name(c->workload), impls[i]->name, c->group,
 			         c->threads, r + 1);
-			wl_fns[c->workload](impls[i], &p, &rr[i * o->runs + r]);
-			progress(c, impls[i]->name, r, o->runs, &rr[i * o->runs + r]);
+			wl_fns[c->workload](impls[i], &p, &rr[i * runs + r]);
+			progress(c, impls[i]->name, r, runs, &rr[i * runs + r]);
 		}
 	}
-	for (size_t i = 0; i < nimpl; i++)
-		aggregate(o, c, impls[i]->name, &rr[i * o->runs], &out[i]);
-	if (nimpl == 2) {
+	for (size_t i = 0; i < nimpl; i++) {
+		aggregate(c, impls[i]->name, runs, &rr[i * runs], &out[i]);
+		if (c->workload == WL_LATENCY)
+			out[i].lat_samples = o->latency_samples;
+	}
+	if (nimpl == 2 && c->workload != WL_IDLE) {
+		out[0].peer = c->peer->name;
 		out[0].has_ratio = true;
 		out[0].ratio = c->workload == WL_LATENCY
 		                       ? (double)out[0].lat_p50_ns / (double)out[1].lat_p50_ns
@@ -280,13 +394,17 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
 int main(int argc, char **argv)
 {
 	struct bench_opts o;
-	struct config configs[16];
-	struct config_result results[32];
+	struct config configs[MAX_CONFIGS];
+	struct config_result results[2 * MAX_CONFIGS];
 	size_t nconf, nres = 0;
 	unsigned errors = 0;
 	uint64_t t0 = bench_now_ns();
+	char uv_threads[16];
 
 	parse_opts(argc, argv, &o);
+	/* libuv reads it once, when its pool starts: our worker count */
+	snprintf(uv_threads, sizeof(uv_threads), "%u", o.threads);
+	setenv("UV_THREADPOOL_SIZE", uv_threads, 1);
 	nconf = list_configs(&o, configs);
 	fprintf(stderr, "jt-bench: %zu configurations, %u runs x %.2f s each, per implementation\n",
 	        nconf, o.runs, o.seconds);
@@ -297,5 +415,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "jt-bench: done in %.1f s, %u verification errors\n",
 	        (double)(bench_now_ns() - t0) / 1e9, errors);
 	report_print(&o, results, nres);
+	for (size_t i = 0; i < nres; i++)
+		free(results[i].series);
 	return errors ? 1 : 0;
 }

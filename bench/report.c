@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "git_commit.h"
 
 #define ULL(x) ((unsigned long long)(x))
 
 const char *bench_workload_name(enum bench_workload w)
 {
-	static const char *const names[WL_COUNT] = {"fanin", "pool", "build", "latency"};
+	static const char *const names[WL_COUNT] = {"fanin",   "pool",   "build", "latency",
+	                                            "scaling", "growth", "idle",  "soak"};
 
 	return names[w];
 }
@@ -44,6 +46,16 @@ static void print_workloads(FILE *f, const struct bench_opts *o, const char *quo
 			s = sep;
 		}
 	}
+}
+
+static bool is_throughput(enum bench_workload w)
+{
+	return w != WL_LATENCY && w != WL_IDLE;
+}
+
+static double bytes_per_member(const struct config_result *r)
+{
+	return r->group ? r->mem_bytes_per_txn / r->group : 0;
 }
 
 static unsigned total_errors(const struct config_result *r, size_t n)
@@ -78,43 +90,93 @@ static void print_stats_line(const struct config_result *r)
 	       s->retire_latency_p99_ns / 1e3, s->retire_latency_max_ns / 1e3);
 }
 
+/* idle, memory (growth), soak */
+static void print_text_extra(const struct config_result *r, size_t n)
+{
+	bool head_idle = false, head_mem = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].workload == WL_IDLE) {
+			if (!head_idle)
+				printf("\nIdle: CPU time of the whole process per second of wall "
+				       "time, "
+				       "runtime with nothing to do (median)\n\n%-7s %7s %14s\n",
+				       "impl", "threads", "CPU ms per s");
+			head_idle = true;
+			printf("%-7s %7u %14.3f%s\n", r[i].impl, r[i].threads, r[i].cpu_ms_per_s,
+			       r[i].errors ? "  ERROR" : "");
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].workload == WL_GROWTH && r[i].mem_bytes_per_txn > 0) {
+			if (!head_mem)
+				printf("\nMemory: jobtxn's allocations while txns of G armed jobs "
+				       "are "
+				       "in flight (counting allocator)\n\n%7s %14s %17s\n",
+				       "G", "bytes per txn", "bytes per member");
+			head_mem = true;
+			printf("%7u %14.1f %17.1f\n", r[i].group, r[i].mem_bytes_per_txn,
+			       bytes_per_member(&r[i]));
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].workload != WL_SOAK)
+			continue;
+		printf("\nSoak: %zu samples; most txns in flight %llu, largest RSS %llu KiB\n\n"
+		       "%8s %14s %16s %12s\n",
+		       r[i].nseries, ULL(r[i].txns_inflight), ULL(r[i].rss_max_kib), "t s",
+		       "jobs/s", "txns in flight", "RSS KiB");
+		for (size_t k = 0; k < r[i].nseries; k++)
+			printf("%8.1f %14.0f %16llu %12llu\n", r[i].series[k].t_s,
+			       r[i].series[k].ops_per_s, ULL(r[i].series[k].txns_inflight),
+			       ULL(r[i].series[k].rss_kib));
+	}
+}
+
 static void print_text(const struct bench_opts *o, const struct config_result *r, size_t n)
 {
 	unsigned errors = total_errors(r, n), runs = 0;
 	unsigned long long txns = 0;
 	bool any_thr = false, any_lat = false, any_stats = false;
 
-	printf("jt-bench: jobtxn %d.%d.%d, %ld CPUs online, %d usable; mode %s: %u runs x %.2f s "
-	       "per configuration and implementation, threads %u, workloads ",
-	       JOBTXN_VERSION_MAJOR, JOBTXN_VERSION_MINOR, JOBTXN_VERSION_PATCH, cpus_online(),
-	       cpus_usable(), mode_name(o), o->runs, o->seconds, o->threads);
+	printf("jt-bench: jobtxn %d.%d.%d, commit %s, %ld CPUs online, %d usable\nmode %s: %u runs "
+	       "x %.2f s per configuration and implementation, threads %u, max threads %u, "
+	       "inflight %u jobs, soak %.1f s, workloads ",
+	       JOBTXN_VERSION_MAJOR, JOBTXN_VERSION_MINOR, JOBTXN_VERSION_PATCH,
+	       JT_BENCH_GIT_COMMIT, cpus_online(), cpus_usable(), mode_name(o), o->runs, o->seconds,
+	       o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds);
 	print_workloads(stdout, o, "", ",");
-	printf("\npeer \"mutex\": the same contract with one pthread mutex + condition variables "
-	       "(bench/mutex_peer.c);\nruns alternate jobtxn, mutex, jobtxn, ...; medians over "
-	       "runs\n");
+	printf("\npeers: \"mutex\", the same contract with one pthread mutex + condition "
+	       "variables (bench/mutex_peer.c);\n\"libuv\", uv_queue_work with a countdown in "
+	       "after_work_cb (bench/libuv_peer.c, UV_THREADPOOL_SIZE = threads);\nruns alternate "
+	       "jobtxn, peer, jobtxn, ...; medians over runs\n");
 	for (size_t i = 0; i < n; i++) {
 		any_lat |= r[i].workload == WL_LATENCY;
-		any_thr |= r[i].workload != WL_LATENCY;
+		any_thr |= is_throughput(r[i].workload);
 		any_stats |= r[i].has_stats;
 		runs += r[i].runs;
 		txns += r[i].txns;
 	}
 	if (any_thr) {
-		printf("\nThroughput (ops = jobs; ratio = jobtxn/mutex of median jobs/s, > 1: "
-		       "jobtxn "
-		       "faster)\n"
-		       "  fanin: T threads complete prebuilt, armed jobs (built outside the "
-		       "timing); "
-		       "first completion -> drain\n"
-		       "  pool:  jt_job_submit of trivial jobs, T workers; first begin -> drain\n"
-		       "  build: one thread, poll mode: begin, add, arm, commit, complete, "
-		       "poll\n\n");
+		printf("\nThroughput (ops = jobs; ratio = jobtxn/peer of median jobs/s, > 1: "
+		       "jobtxn faster)\n"
+		       "  fanin:   T threads complete prebuilt, armed jobs (built outside the "
+		       "timing); first completion -> drain\n"
+		       "  pool:    trivial jobs on T workers (jt_job_submit; libuv: "
+		       "uv_queue_work), "
+		       "%d txns in flight; first begin -> drain\n"
+		       "  build:   one thread, poll mode: begin, add, arm, commit, complete, poll\n"
+		       "  scaling: fanin with T = 1..%u completer threads\n"
+		       "  growth:  one thread, poll mode: build %u jobs in txns of G (all in "
+		       "flight), complete all, poll\n"
+		       "  soak:    mixed sizes, pool and user-thread completions, %.1f s\n\n",
+		       POOL_MAX_INFLIGHT, o->max_threads, o->inflight_jobs, o->soak_seconds);
 		printf("%-8s %-7s %5s %7s %14s %9s %23s %7s\n", "workload", "impl", "G", "threads",
 		       "median jobs/s", "ns/job", "min .. max jobs/s", "ratio");
 		for (size_t i = 0; i < n; i++) {
 			char med[32], lo[32], hi[32], range[72], ratio[16] = "";
 
-			if (r[i].workload == WL_LATENCY)
+			if (!is_throughput(r[i].workload))
 				continue;
 			rate(med, sizeof(med), r[i].ops_per_s);
 			rate(lo, sizeof(lo), r[i].ops_per_s_min);
@@ -122,8 +184,6 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			snprintf(range, sizeof(range), "%s .. %s", lo, hi);
 			if (r[i].has_ratio)
 				snprintf(ratio, sizeof(ratio), "%.2f", r[i].ratio);
-			else if (r[i].workload == WL_POOL)
-				snprintf(ratio, sizeof(ratio), "-");
 			printf("%-8s %-7s %5u %7u %14s %9.1f %23s %7s%s\n",
 			       bench_workload_name(r[i].workload), r[i].impl, r[i].group,
 			       r[i].threads, med, r[i].ns_per_op, range, ratio,
@@ -151,6 +211,7 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			       ULL(r[i].lat_max_ns), ratio, r[i].errors ? "  ERROR" : "");
 		}
 	}
+	print_text_extra(r, n);
 	if (any_stats) {
 		printf("\nWhat the jobtxn runtime did: jt_runtime_stats after the first jobtxn run "
 		       "of "
@@ -188,11 +249,14 @@ static void print_json_stats(const struct jt_stats *s)
 static void print_json(const struct bench_opts *o, const struct config_result *r, size_t n)
 {
 	printf("{\n  \"tool\": \"jt-bench\",\n  \"jobtxn_version\": \"%d.%d.%d\",\n"
+	       "  \"git_commit\": \"%s\",\n"
 	       "  \"cpus_online\": %ld,\n  \"cpus_usable\": %d,\n"
 	       "  \"options\": {\"mode\": \"%s\", \"seconds_per_run\": %g, \"runs\": %u, "
-	       "\"threads\": %u, \"workloads\": [",
-	       JOBTXN_VERSION_MAJOR, JOBTXN_VERSION_MINOR, JOBTXN_VERSION_PATCH, cpus_online(),
-	       cpus_usable(), mode_name(o), o->seconds, o->runs, o->threads);
+	       "\"threads\": %u, \"max_threads\": %u, \"inflight_jobs\": %u, "
+	       "\"soak_seconds\": %g, \"pool_max_inflight_txns\": %d, \"workloads\": [",
+	       JOBTXN_VERSION_MAJOR, JOBTXN_VERSION_MINOR, JOBTXN_VERSION_PATCH,
+	       JT_BENCH_GIT_COMMIT, cpus_online(), cpus_usable(), mode_name(o), o->seconds, o->runs,
+	       o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds, POOL_MAX_INFLIGHT);
 	print_workloads(stdout, o, "\"", ", ");
 	printf("], \"latency_samples_per_run\": %u, \"latency_gap_ns\": %d},\n  \"results\": [",
 	       o->latency_samples, BENCH_LAT_GAP_NS);
@@ -206,14 +270,33 @@ static void print_json(const struct bench_opts *o, const struct config_result *r
 			       "\"lat_p99_ns\": %llu, \"lat_p999_ns\": %llu, \"lat_max_ns\": %llu",
 			       r[i].lat_samples, ULL(r[i].lat_p50_ns), ULL(r[i].lat_p99_ns),
 			       ULL(r[i].lat_p999_ns), ULL(r[i].lat_max_ns));
+		else if (r[i].workload == WL_IDLE)
+			printf(",\n     \"cpu_ms_per_s\": %.4f", r[i].cpu_ms_per_s);
 		else
 			printf(",\n     \"ops_per_s\": %.0f, \"ops_per_s_min\": %.0f, "
 			       "\"ops_per_s_max\": %.0f, \"ns_per_op\": %.2f",
 			       r[i].ops_per_s, r[i].ops_per_s_min, r[i].ops_per_s_max,
 			       r[i].ns_per_op);
+		if (r[i].workload == WL_GROWTH || r[i].workload == WL_SOAK)
+			printf(", \"txns_inflight\": %llu", ULL(r[i].txns_inflight));
+		if (r[i].mem_bytes_per_txn > 0)
+			printf(", \"mem_bytes_per_txn\": %.1f, \"mem_bytes_per_member\": %.1f",
+			       r[i].mem_bytes_per_txn, bytes_per_member(&r[i]));
+		if (r[i].workload == WL_SOAK) {
+			printf(", \"rss_max_kib\": %llu,\n     \"series\": [",
+			       ULL(r[i].rss_max_kib));
+			for (size_t k = 0; k < r[i].nseries; k++)
+				printf("%s{\"t_s\": %.2f, \"ops_per_s\": %.0f, \"txns_inflight\": "
+				       "%llu, \"rss_kib\": %llu}",
+				       k ? ", " : "", r[i].series[k].t_s, r[i].series[k].ops_per_s,
+				       ULL(r[i].series[k].txns_inflight),
+				       ULL(r[i].series[k].rss_kib));
+			printf("]");
+		}
 		if (r[i].has_ratio)
-			printf(", \"ratio_jobtxn_over_peer\": %.4f, \"ratio_of\": \"%s\"",
-			       r[i].ratio,
+			printf(", \"peer\": \"%s\", \"ratio_jobtxn_over_peer\": %.4f, "
+			       "\"ratio_of\": \"%s\"",
+			       r[i].peer, r[i].ratio,
 			       r[i].workload == WL_LATENCY ? "lat_p50_ns" : "ops_per_s");
 		if (r[i].has_stats)
 			print_json_stats(&r[i].stats);
@@ -224,29 +307,59 @@ static void print_json(const struct bench_opts *o, const struct config_result *r
 
 /* ---- CSV ---- */
 
-static void print_csv(const struct config_result *r, size_t n)
+static void print_csv(FILE *f, const struct bench_opts *o, const struct config_result *r, size_t n)
 {
-	printf("workload,impl,group_jobs,threads,runs,errors,txns_verified,ops_per_s,ops_per_s_min,"
-	       "ops_per_s_max,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,lat_max_ns,"
-	       "ratio_jobtxn_over_peer,stats_txns_retired,stats_retire_latency_p50_ns,"
-	       "stats_retire_latency_p99_ns\n");
+	fprintf(f,
+	        "# jt-bench jobtxn %d.%d.%d commit %s; %ld CPUs online, %d usable; mode %s, runs "
+	        "%u, seconds_per_run %g, threads %u, max_threads %u, inflight_jobs %u, "
+	        "soak_seconds %g\n",
+	        JOBTXN_VERSION_MAJOR, JOBTXN_VERSION_MINOR, JOBTXN_VERSION_PATCH,
+	        JT_BENCH_GIT_COMMIT, cpus_online(), cpus_usable(), mode_name(o), o->runs,
+	        o->seconds, o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds);
+	fprintf(f, "workload,impl,group_jobs,threads,runs,errors,txns_verified,ops_per_s,"
+	           "ops_per_s_min,ops_per_s_max,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,"
+	           "lat_max_ns,peer,ratio_jobtxn_over_peer,cpu_ms_per_s,txns_inflight,"
+	           "mem_bytes_per_txn,mem_bytes_per_member,rss_max_kib,stats_txns_retired,"
+	           "stats_retire_latency_p50_ns,stats_retire_latency_p99_ns\n");
 	for (size_t i = 0; i < n; i++) {
-		printf("%s,%s,%u,%u,%u,%u,%llu,", bench_workload_name(r[i].workload), r[i].impl,
-		       r[i].group, r[i].threads, r[i].runs, r[i].errors, ULL(r[i].txns));
+		fprintf(f, "%s,%s,%u,%u,%u,%u,%llu,", bench_workload_name(r[i].workload), r[i].impl,
+		        r[i].group, r[i].threads, r[i].runs, r[i].errors, ULL(r[i].txns));
+		if (is_throughput(r[i].workload))
+			fprintf(f, "%.0f,%.0f,%.0f,%.2f,", r[i].ops_per_s, r[i].ops_per_s_min,
+			        r[i].ops_per_s_max, r[i].ns_per_op);
+		else
+			fprintf(f, ",,,,");
 		if (r[i].workload == WL_LATENCY)
-			printf(",,,,%llu,%llu,%llu,%llu,", ULL(r[i].lat_p50_ns),
-			       ULL(r[i].lat_p99_ns), ULL(r[i].lat_p999_ns), ULL(r[i].lat_max_ns));
+			fprintf(f, "%llu,%llu,%llu,%llu,", ULL(r[i].lat_p50_ns),
+			        ULL(r[i].lat_p99_ns), ULL(r[i].lat_p999_ns), ULL(r[i].lat_max_ns));
 		else
-			printf("%.0f,%.0f,%.0f,%.2f,,,,,", r[i].ops_per_s, r[i].ops_per_s_min,
-			       r[i].ops_per_s_max, r[i].ns_per_op);
+			fprintf(f, ",,,,");
 		if (r[i].has_ratio)
-			printf("%.4f", r[i].ratio);
-		if (r[i].has_stats)
-			printf(",%llu,%llu,%llu\n", ULL(r[i].stats.txns_retired),
-			       ULL(r[i].stats.retire_latency_p50_ns),
-			       ULL(r[i].stats.retire_latency_p99_ns));
+			fprintf(f, "%s,%.4f,", r[i].peer, r[i].ratio);
 		else
-			printf(",,,\n");
+			fprintf(f, ",,");
+		if (r[i].workload == WL_IDLE)
+			fprintf(f, "%.4f,", r[i].cpu_ms_per_s);
+		else
+			fprintf(f, ",");
+		if (r[i].workload == WL_GROWTH || r[i].workload == WL_SOAK)
+			fprintf(f, "%llu,", ULL(r[i].txns_inflight));
+		else
+			fprintf(f, ",");
+		if (r[i].mem_bytes_per_txn > 0)
+			fprintf(f, "%.1f,%.1f,", r[i].mem_bytes_per_txn, bytes_per_member(&r[i]));
+		else
+			fprintf(f, ",,");
+		if (r[i].workload == WL_SOAK)
+			fprintf(f, "%llu,", ULL(r[i].rss_max_kib));
+		else
+			fprintf(f, ",");
+		if (r[i].has_stats)
+			fprintf(f, "%llu,%llu,%llu\n", ULL(r[i].stats.txns_retired),
+			        ULL(r[i].stats.retire_latency_p50_ns),
+			        ULL(r[i].stats.retire_latency_p99_ns));
+		else
+			fprintf(f, ",,\n");
 	}
 }
 
@@ -257,11 +370,17 @@ void report_print(const struct bench_opts *o, const struct config_result *r, siz
 		print_json(o, r, n);
 		break;
 	case FMT_CSV:
-		print_csv(r, n);
+		print_csv(stdout, o, r, n);
 		break;
 	default:
 		print_text(o, r, n);
 		break;
 	}
 	fflush(stdout);
+	if (o->csv_file) {
+		FILE *f = fopen(o->csv_file, "w");
+
+		if (!f || (print_csv(f, o, r, n), fclose(f) != 0))
+			fprintf(stderr, "jt-bench: cannot write %s\n", o->csv_file);
+	}
 }

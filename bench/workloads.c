@@ -1,16 +1,6 @@
 /*
- * workloads.c - fanin, pool, build, latency; each run verifies what it ran.
- *
- * Verification (every run, both implementations): every member callback and
- * every txn `done` feeds a checker that runs on the callback thread. It
- * checks that each txn's member dones run contiguously and before the txn's
- * done, that every ret and status is 0, that all callbacks run on one thread
- * and never on a bench thread (completer, builder: never inline), and, at
- * the end, that the txn dones ran exactly once per txn (count, sum and sum of
- * squares of the txn ids), as did member dones and destroys. jobtxn runs also
- * check jt_runtime_stats against what was built. The checker's fields are
- * plain: callbacks never run concurrently, and the bench reads them after
- * drain, which orders them.
+ * workloads.c - fanin, pool, build, latency, idle; each run verifies what
+ * it ran (verify.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,218 +13,9 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_verify.h"
 
-#define DRAIN_TIMEOUT_NS  (30ll * 1000000000)
-#define FANIN_BATCH_JOBS  (1u << 17) /* jobs built per batch, outside the timed section */
-#define POOL_MAX_INFLIGHT 256        /* bounds the pool builder's lead */
-
-/* ---- verification ---------------------------------------------------- */
-
-struct checker {
-	unsigned group;
-	uint64_t txns, id_sum, id_sq_sum;
-	uint64_t members, destroys;
-	uint64_t cur_id;
-	unsigned cur_members;
-	uint64_t bad_result, bad_order, bad_thread;
-	bool cb_thread_set;
-	pthread_t cb_thread;
-};
-
-/* What the builder issued: txn ids 0..txns-1, summed the same way. */
-struct expect {
-	uint64_t txns, id_sum, id_sq_sum;
-};
-
-static struct checker chk;
-static _Thread_local bool tls_no_callbacks; /* a bench thread: callbacks here run inline */
-
-static void chk_reset(unsigned group)
-{
-	memset(&chk, 0, sizeof(chk));
-	chk.group = group;
-}
-
-static void expect_add(struct expect *e, uint64_t id)
-{
-	e->txns++;
-	e->id_sum += id;
-	e->id_sq_sum += id * id;
-}
-
-static void chk_thread(void)
-{
-	pthread_t self = pthread_self();
-
-	if (tls_no_callbacks)
-		chk.bad_thread++;
-	if (!chk.cb_thread_set) {
-		chk.cb_thread = self;
-		chk.cb_thread_set = true;
-	} else if (!pthread_equal(chk.cb_thread, self)) {
-		chk.bad_thread++;
-	}
-}
-
-static void chk_member_done(void *opaque, int ret, int status)
-{
-	uint64_t id = (uintptr_t)opaque;
-
-	chk_thread();
-	if (chk.cur_members && chk.cur_id != id)
-		chk.bad_order++;
-	chk.cur_id = id;
-	chk.cur_members++;
-	chk.members++;
-	if (ret || status)
-		chk.bad_result++;
-}
-
-static void chk_txn_done(void *opaque, int status)
-{
-	uint64_t id = (uintptr_t)opaque;
-
-	chk_thread();
-	if (chk.cur_members != chk.group || chk.cur_id != id)
-		chk.bad_order++;
-	chk.cur_members = 0;
-	chk.txns++;
-	chk.id_sum += id;
-	chk.id_sq_sum += id * id;
-	if (status)
-		chk.bad_result++;
-}
-
-static void chk_destroy(void *opaque)
-{
-	(void)opaque;
-	chk_thread();
-	chk.destroys++;
-}
-
-static const struct jt_member_ops chk_ops = {
-        .done = chk_member_done,
-        .destroy = chk_destroy,
-};
-
-__attribute__((format(printf, 3, 4))) static void
-fail(struct run_result *out, const struct wl_params *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "jt-bench: %s: ERROR: ", p->tag);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	out->errors++;
-}
-
-static void chk_verify(struct run_result *out, const struct wl_params *p, const struct expect *e)
-{
-	unsigned long long members = (unsigned long long)e->txns * chk.group;
-
-	if (chk.txns != e->txns || chk.id_sum != e->id_sum || chk.id_sq_sum != e->id_sq_sum)
-		fail(out, p, "txn done ran %llu times for %llu txns%s",
-		     (unsigned long long)chk.txns, (unsigned long long)e->txns,
-		     chk.txns == e->txns ? " (id sums differ: some ran twice, some never)" : "");
-	if (chk.members != members || chk.destroys != members)
-		fail(out, p, "member done ran %llu times, destroy %llu times, for %llu members",
-		     (unsigned long long)chk.members, (unsigned long long)chk.destroys, members);
-	if (chk.bad_result)
-		fail(out, p, "%llu callbacks got a non-zero ret or status",
-		     (unsigned long long)chk.bad_result);
-	if (chk.bad_order)
-		fail(out, p,
-		     "%llu callbacks out of order (a txn's member dones not contiguous or "
-		     "not all before its done)",
-		     (unsigned long long)chk.bad_order);
-	if (chk.bad_thread)
-		fail(out, p,
-		     "%llu callbacks on a wrong thread (inline on a bench thread, or not "
-		     "all on one thread)",
-		     (unsigned long long)chk.bad_thread);
-}
-
-static void stats_verify(const struct bench_impl *impl, void *rt, struct run_result *out,
-                         const struct wl_params *p, uint64_t txns, uint64_t jobs)
-{
-	struct jt_stats *s = &out->stats;
-
-	if (!impl->rt_stats)
-		return;
-	impl->rt_stats(rt, s);
-	out->has_stats = true;
-	if (s->txns_begun != txns || s->txns_committed != txns || s->txns_retired != txns ||
-	    s->jobs_armed != jobs || s->jobs_completed != jobs || s->txns_failed ||
-	    s->jobs_failed || s->cancels_requested || s->misuse)
-		fail(out, p,
-		     "jt_runtime_stats after drain: txns begun %llu committed %llu retired %llu "
-		     "(built %llu), jobs armed %llu completed %llu (built %llu), failed txns %llu "
-		     "jobs %llu, cancels %llu, misuse %llu",
-		     (unsigned long long)s->txns_begun, (unsigned long long)s->txns_committed,
-		     (unsigned long long)s->txns_retired, (unsigned long long)txns,
-		     (unsigned long long)s->jobs_armed, (unsigned long long)s->jobs_completed,
-		     (unsigned long long)jobs, (unsigned long long)s->txns_failed,
-		     (unsigned long long)s->jobs_failed, (unsigned long long)s->cancels_requested,
-		     (unsigned long long)s->misuse);
-}
-
-/* ---- hangs: a txn that never retires ends the process ---------------- */
-
-static int print_stuck(const struct jt_txn_info *i, void *arg)
-{
-	unsigned *left = arg;
-
-	fprintf(stderr,
-	        "  live txn id %llu state %d members %zu jobs_pending %zu status %d age %llu ns\n",
-	        (unsigned long long)i->id, i->state, i->members, i->jobs_pending, i->status,
-	        (unsigned long long)i->age_ns);
-	return --*left == 0;
-}
-
-_Noreturn static void hang(const struct bench_impl *impl, void *rt, const struct wl_params *p,
-                           const char *what)
-{
-	unsigned left = 8;
-
-	fprintf(stderr, "jt-bench: %s: ERROR: %s\n", p->tag, what);
-	if (impl == &bench_impl_jobtxn)
-		jt_runtime_foreach_txn(rt, print_stuck, &left);
-	fflush(stdout);
-	_exit(3);
-}
-
-static void drain(const struct bench_impl *impl, void *rt, const struct wl_params *p)
-{
-	int rc = impl->rt_drain(rt, DRAIN_TIMEOUT_NS);
-
-	if (rc == -ETIMEDOUT)
-		hang(impl, rt, p, "drain timed out after 30 s: a committed txn never retired");
-	BENCH_CHECK(rc);
-}
-
-static void *create_rt(const struct bench_impl *impl, bool poll, unsigned workers,
-                       size_t max_inflight)
-{
-	struct bench_rt_opts o = {.poll = poll, .workers = workers, .max_inflight = max_inflight};
-	void *rt;
-
-	BENCH_CHECK(impl->rt_create(&o, &rt));
-	return rt;
-}
-
-static void finish(const struct bench_impl *impl, void *rt, struct run_result *out,
-                   const struct wl_params *p, const struct expect *e)
-{
-	chk_verify(out, p, e);
-	stats_verify(impl, rt, out, p, e->txns, e->txns * p->group);
-	BENCH_CHECK(impl->rt_destroy(rt));
-	tls_no_callbacks = false;
-	out->txns = e->txns;
-	if (out->elapsed_ns && out->ops)
-		out->ops_per_s = (double)out->ops * 1e9 / (double)out->elapsed_ns;
-}
+#define FANIN_BATCH_JOBS (1u << 17) /* jobs built per batch, outside the timed section */
 
 /* ---- fanin --------------------------------------------------------------
  * The builder (this thread) builds a batch of committed txns, each job armed,
@@ -334,7 +115,7 @@ void wl_fanin(const struct bench_impl *impl, const struct wl_params *p, struct r
 				next = next + 1 == T ? 0 : next + 1;
 			}
 			BENCH_CHECK(impl->txn_commit(txn, chk_txn_done, (void *)(uintptr_t)id));
-			expect_add(&e, id);
+			expect_add(&e, id, G);
 		}
 		atomic_store(&c.checked_in, 0);
 		atomic_store(&c.finished, 0);
@@ -386,8 +167,13 @@ void wl_pool(const struct bench_impl *impl, const struct wl_params *p, struct ru
 	const unsigned G = p->group;
 	struct expect e = {0};
 	uint64_t id = 0, t0, deadline;
-	void *rt = create_rt(impl, false, p->threads, POOL_MAX_INFLIGHT);
+	void *rt;
 
+	if (impl->pool) {
+		impl->pool(p, out);
+		return;
+	}
+	rt = create_rt(impl, false, p->threads, POOL_MAX_INFLIGHT);
 	chk_reset(G);
 	tls_no_callbacks = true;
 	t0 = bench_now_ns();
@@ -401,7 +187,7 @@ void wl_pool(const struct bench_impl *impl, const struct wl_params *p, struct ru
 			BENCH_CHECK(jt_job_submit(job, pool_fn, NULL));
 		}
 		BENCH_CHECK(impl->txn_commit(txn, chk_txn_done, (void *)(uintptr_t)id));
-		expect_add(&e, id++);
+		expect_add(&e, id++, G);
 	} while (bench_now_ns() < deadline);
 	drain(impl, rt, p);
 	out->elapsed_ns = bench_now_ns() - t0;
@@ -443,7 +229,7 @@ void wl_build(const struct bench_impl *impl, const struct wl_params *p, struct r
 			for (unsigned g = 0; g < G; g++)
 				BENCH_CHECK(impl->job_complete(jobs[g], 0));
 			BENCH_CHECK(impl->rt_poll(rt));
-			expect_add(&e, id);
+			expect_add(&e, id, G);
 		}
 	} while (bench_now_ns() < deadline);
 	drain(impl, rt, p);
@@ -515,7 +301,7 @@ void wl_latency(const struct bench_impl *impl, const struct wl_params *p, struct
 		BENCH_CHECK(impl->txn_add(txn, &lat_ops, (void *)(uintptr_t)id, &job));
 		BENCH_CHECK(impl->job_arm(job));
 		BENCH_CHECK(impl->txn_commit(txn, chk_txn_done, (void *)(uintptr_t)id));
-		expect_add(&e, id);
+		expect_add(&e, id, 1);
 		nanosleep(&gap, NULL);
 		t0 = bench_now_ns();
 		BENCH_CHECK(impl->job_complete(job, 0));
@@ -537,4 +323,51 @@ void wl_latency(const struct bench_impl *impl, const struct wl_params *p, struct
 	out->lat_max_ns = samples[n - 1];
 	free(samples);
 	finish(impl, rt, out, p, &e);
+}
+
+/* ---- idle ---------------------------------------------------------------
+ * A threaded runtime (jobtxn: T workers too) with nothing to do. One txn
+ * retires first, so the dispatcher has been awake; after a 10 ms settle (its
+ * spin is 50 us) the bench sleeps --seconds between two reads of the
+ * process CPU clock: CPU ms per wall second, every thread of the process
+ * (bench threads sleep).
+ */
+
+static uint64_t cpu_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void wl_idle(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out)
+{
+	const struct timespec settle = {.tv_sec = 0, .tv_nsec = 10000000};
+	struct timespec nap;
+	struct expect e = {0};
+	void *rt = create_rt(impl, false, impl == &bench_impl_jobtxn ? p->threads : 0, 0);
+	void *txn, *job;
+	uint64_t cpu0, w0;
+
+	chk_reset(1);
+	tls_no_callbacks = true;
+	BENCH_CHECK(impl->txn_begin(rt, &txn));
+	BENCH_CHECK(impl->txn_add(txn, &chk_ops, (void *)(uintptr_t)0, &job));
+	BENCH_CHECK(impl->job_arm(job));
+	BENCH_CHECK(impl->txn_commit(txn, chk_txn_done, (void *)(uintptr_t)0));
+	expect_add(&e, 0, 1);
+	BENCH_CHECK(impl->job_complete(job, 0));
+	drain(impl, rt, p);
+	nanosleep(&settle, NULL);
+	nap.tv_sec = (time_t)p->seconds;
+	nap.tv_nsec = (long)((p->seconds - (double)nap.tv_sec) * 1e9);
+	cpu0 = cpu_now_ns();
+	w0 = bench_now_ns();
+	while (nanosleep(&nap, &nap) != 0)
+		;
+	out->elapsed_ns = bench_now_ns() - w0;
+	out->cpu_ms_per_s = (double)(cpu_now_ns() - cpu0) / 1e6 / ((double)out->elapsed_ns / 1e9);
+	finish(impl, rt, out, p, &e);
+	out->ops_per_s = 0; /* not a throughput */
 }

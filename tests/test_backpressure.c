@@ -190,3 +190,70 @@ Test(backpressure, dispatcher_begin_below_limit_succeeds)
 	cr_assert_eq(jt_runtime_drain(g_rt, SEC(30)), 0);
 	rt_free(g_rt);
 }
+
+/*
+ * A begin blocked at max_inflight gets a slot in the middle of a dispatcher
+ * pass: the dispatcher wakes slot waiters every 64 retirements, not only
+ * when its queue runs empty. Queue: held_a, 64 ready txns, held_b; each
+ * held txn's member done spins until released. Releasing held_a lets 65
+ * txns retire while the pass goes on (the dispatcher then sits in held_b's
+ * done): the blocked begin must return before held_b is released.
+ */
+struct held {
+	atomic_int entered, release;
+};
+
+static void held_done(void *opaque, int ret, int status)
+{
+	struct held *h = opaque;
+
+	(void)ret;
+	(void)status;
+	atomic_store(&h->entered, 1);
+	while (!atomic_load(&h->release))
+		sleep_ms(1);
+}
+
+static const struct jt_member_ops HELD_OPS = {.done = held_done};
+
+static int wait_flag(atomic_int *flag, int ms)
+{
+	for (int i = 0; i < ms && !atomic_load(flag); i++)
+		sleep_ms(1);
+	return atomic_load(flag);
+}
+
+Test(backpressure, blocked_begin_woken_in_the_middle_of_a_pass)
+{
+	enum { READY = 64 };
+	struct held a = {0}, b = {0};
+	jt_runtime *rt = rt_new(0, 0, READY + 2);
+	jt_txn *ta = txn_new(rt, 0), *tb;
+
+	cr_assert_eq(jt_txn_add(ta, &HELD_OPS, &a, NULL), 0);
+	cr_assert_eq(jt_txn_commit(ta, NULL, NULL), 0);
+	cr_assert(wait_flag(&a.entered, 10000), "the dispatcher never ran held_a's done");
+	for (int i = 0; i < READY; i++)
+		cr_assert_eq(jt_txn_commit(txn_new(rt, 0), NULL, NULL), 0);
+	tb = txn_new(rt, 0);
+	cr_assert_eq(jt_txn_add(tb, &HELD_OPS, &b, NULL), 0);
+	cr_assert_eq(jt_txn_commit(tb, NULL, NULL), 0);
+
+	struct blocker bl = {.rt = rt, .ret = 1};
+	atomic_init(&bl.returned, 0);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, blocking_begin, &bl), 0);
+	sleep_ms(50);
+	cr_assert_eq(atomic_load(&bl.returned), 0, "begin did not block at max_inflight");
+
+	atomic_store(&a.release, 1);
+	cr_assert(wait_flag(&b.entered, 10000), "the dispatcher never reached held_b");
+	int woken = wait_flag(&bl.returned, 10000);
+	atomic_store(&b.release, 1);
+	cr_assert(woken, "the blocked begin waited for the end of the dispatcher's pass");
+	pthread_join(th, NULL);
+	cr_assert_eq(bl.ret, 0);
+	cr_assert_eq(jt_txn_commit(bl.t, NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_drain(rt, SEC(30)), 0);
+	rt_free(rt);
+}

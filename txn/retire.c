@@ -109,7 +109,8 @@ static void limbo_add(jt_runtime *rt, jt_txn *t)
 {
 	struct limbo *l = &rt->limbo[t->reg.shard];
 
-	txn_cache_trim(t);
+	if (t->chunk.next != NULL)
+		txn_cache_trim(t);
 	t->u.dead.next = l->head; /* t->u.live is dead from here */
 	if (l->head == NULL)
 		l->tail = t;
@@ -176,11 +177,18 @@ static void txn_retire(jt_txn *t)
 	 * every store above to reach memory. The Dekker pair with waiters
 	 * uses the seq_cst RMW in rt_signal_waiters (wait.c). */
 	jt_store_release(&rt->retired, jt_load_relaxed(&rt->retired) + 1);
-	/* Waiters (drain, begin at max_inflight) are woken once per pass or
-	 * per SIGNAL_BATCH retirements, a commit_wait caller at once. */
-	if (waiter != NULL || ++rt->unsignalled >= SIGNAL_BATCH) {
+	/* Waiters are woken at the end of each pass (txn_pass_done), a
+	 * commit_wait caller at once, and a begin at max_inflight also every
+	 * SIGNAL_BATCH retirements (wait.c, rt_signal_slot_waiters): a drain
+	 * is not woken in the middle of a pass it cannot finish in. */
+	rt->unsignalled++;
+	if (waiter != NULL) {
 		rt->unsignalled = 0;
 		rt_signal_waiters(rt);
+	} else if (rt->max_inflight != 0 && ++rt->slot_batch >= SIGNAL_BATCH) {
+		rt->slot_batch = 0;
+		if (rt_signal_slot_waiters(rt))
+			rt->unsignalled = 0;
 	}
 	drop_waiter(rt, waiter);
 
@@ -229,8 +237,7 @@ bool txn_backlog_ready(void *arg)
 	jt_runtime *rt = arg;
 	struct jt_mpsc_node *n;
 
-	if (!(rt->flags & JT_RUNTIME_ORDERED))
-		return false;
+	/* A dispatcher hook of ordered runtimes only (runtime_api.c). */
 	n = jt_mpsc_peek(&rt->order_queue);
 	return n != NULL && txn_of_order_node(n)->ready;
 }

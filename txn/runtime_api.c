@@ -53,9 +53,11 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_store_relaxed(&rt->counters.jobs_failed, 0);
 	jt_store_relaxed(&rt->counters.cancels, 0);
 	rt->unsignalled = 0;
+	rt->slot_batch = 0;
 	memset(rt->limbo, 0, sizeof(rt->limbo));
 	jt_store_relaxed(&rt->retire_epoch, 0);
 	jt_store_relaxed(&rt->epoch_waiters, 0);
+	jt_store_relaxed(&rt->slot_waiters, 0);
 }
 
 int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
@@ -88,10 +90,12 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	err = jt_worker_pool_start(&rt->pool, opts.workers, &rt->alloc);
 	if (err != 0)
 		goto fail_pool;
+	/* The commit-order backlog exists only in ordered runtimes: the
+	 * others skip its check (an indirect call per queued txn). */
 	hooks = (struct jt_dispatcher_hooks){
 	        .ctx = rt,
-	        .backlog_run = txn_backlog_run,
-	        .backlog_ready = txn_backlog_ready,
+	        .backlog_run = (opts.flags & JT_RUNTIME_ORDERED) ? txn_backlog_run : NULL,
+	        .backlog_ready = (opts.flags & JT_RUNTIME_ORDERED) ? txn_backlog_ready : NULL,
 	        .prefetch = txn_prefetch,
 	        .pass_done = txn_pass_done,
 	};

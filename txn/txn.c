@@ -36,7 +36,13 @@
 
 #include "txn/txn_internal.h"
 
-#define CHUNK_MAX_MEMBERS 256
+/*
+ * Chunks double up to 127 members: 16 + 127 x 64 = 8144 bytes, inside
+ * jemalloc's 8 KiB small size class (slab, thread cache). 256 members made
+ * 16400 bytes, a large class (20 KiB, extent allocator, page purges and
+ * faults when many large txns come and go).
+ */
+#define CHUNK_MAX_MEMBERS 127
 
 /* The inline first member is the first chunk's storage. */
 _Static_assert(offsetof(jt_txn, inline_member) ==
@@ -129,7 +135,12 @@ static int reserve_slot(jt_runtime *rt, unsigned flags)
 		}
 		if ((flags & JT_TXN_NOWAIT) || jt_dispatcher_is_current(&rt->disp))
 			return -EAGAIN;
+		/* seq_cst: the Dekker pair with rt_signal_slot_waiters (wait.c);
+		 * slot_available's first load of `retired` comes after it. */
+		jt_fetch_add_seq_cst(&rt->slot_waiters, 1);
 		err = rt_wait(rt, slot_available, NULL, -1);
+		/* relaxed: a stale non-zero count costs one spurious wake. */
+		jt_fetch_sub_relaxed(&rt->slot_waiters, 1);
 		if (err != 0)
 			return err;
 	}

@@ -161,6 +161,7 @@ struct jt_runtime {
 	struct dispatcher_counters counters;
 	struct jt_latency_histogram latency;
 	unsigned unsignalled; /* retirements waiters have not been woken for */
+	unsigned slot_batch;  /* retirements since the last mid-pass slot signal */
 	struct limbo {        /* per shard: the batch being filled */
 		jt_txn *head, *tail;
 		uint32_t count;
@@ -173,6 +174,7 @@ struct jt_runtime {
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
 	jt_cacheline_aligned _Atomic uint32_t retire_epoch;
 	_Atomic uint32_t epoch_waiters;
+	_Atomic uint32_t slot_waiters; /* of those, in jt_txn_begin at max_inflight */
 };
 
 /* A runtime inherited across fork() is unusable in the child (fork.h). */
@@ -224,6 +226,7 @@ void txn_limbo_flush(jt_runtime *rt);
 
 /* wait.c */
 void rt_signal_waiters(jt_runtime *rt);
+bool rt_signal_slot_waiters(jt_runtime *rt);
 uint64_t rt_retired_sync(jt_runtime *rt);
 int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, int64_t timeout_ns);
 uint64_t rt_committed(jt_runtime *rt);

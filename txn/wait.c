@@ -12,6 +12,11 @@
  * predicate: by the Dekker argument of atomics/parking.h either the
  * dispatcher sees the waiter or the waiter sees the new state, and a bump
  * between the epoch read and the futex wait fails the wait.
+ * Signal points: the end of each dispatcher pass, a commit_wait caller's
+ * txn, and, in the middle of a pass, every SIGNAL_BATCH retirements only
+ * when a jt_txn_begin waits for a slot (rt_signal_slot_waiters): waking a
+ * drain there costs the waiter and the dispatcher a futex round trip for a
+ * predicate that cannot hold before the queue runs empty.
  *
  * In poll mode nobody else may be polling, so a waiter runs the callbacks
  * itself (jt_runtime_poll on its own thread) and sleeps on the eventfd.
@@ -63,6 +68,25 @@ void rt_signal_waiters(jt_runtime *rt)
 		return;
 	jt_fetch_add_seq_cst(&rt->retire_epoch, 1);
 	jt_futex_wake(&rt->retire_epoch, INT_MAX);
+}
+
+/*
+ * The mid-pass signal point. Only a jt_txn_begin blocked at max_inflight
+ * can use a retirement while the dispatcher's pass goes on: drain and
+ * destroy wait for none in flight, which holds only once the queue is
+ * empty, and the pass end (txn_pass_done) signals then. So in the middle
+ * of a pass wake only when a slot waiter exists. Same Dekker pair as
+ * above, on slot_waiters (incremented seq_cst in reserve_slot before its
+ * predicate's seq_cst load of `retired`): a waiter this load misses sees
+ * the retirements itself. Returns whether it signalled.
+ */
+bool rt_signal_slot_waiters(jt_runtime *rt)
+{
+	jt_fetch_add_seq_cst(&rt->retired, 0);
+	if (jt_load_seq_cst(&rt->slot_waiters) == 0)
+		return false;
+	rt_signal_waiters(rt);
+	return true;
 }
 
 static int64_t remaining_ns(uint64_t deadline)
