@@ -65,6 +65,21 @@ static void *blocking_begin(void *arg)
 	return NULL;
 }
 
+/* Starts a thread whose jt_txn_begin must block at max_inflight. */
+static pthread_t start_blocked_begin(struct blocker *bl, jt_runtime *rt)
+{
+	pthread_t th;
+
+	bl->rt = rt;
+	bl->ret = 1;
+	bl->t = NULL;
+	atomic_init(&bl->returned, 0);
+	cr_assert_eq(pthread_create(&th, NULL, blocking_begin, bl), 0);
+	sleep_ms(50);
+	cr_assert_eq(atomic_load(&bl->returned), 0, "begin did not block at max_inflight");
+	return th;
+}
+
 Test(backpressure, blocking_begin_unblocks_when_a_txn_retires)
 {
 	struct mem m;
@@ -74,12 +89,8 @@ Test(backpressure, blocking_begin_unblocks_when_a_txn_retires)
 	jt_txn *b = txn_new(rt, 0);
 	tm_add(a, &m, &TM_OPS_NOPREP);
 	tm_arm(&m);
-	struct blocker bl = {.rt = rt, .ret = 1};
-	atomic_init(&bl.returned, 0);
-	pthread_t th;
-	cr_assert_eq(pthread_create(&th, NULL, blocking_begin, &bl), 0);
-	sleep_ms(50);
-	cr_assert_eq(atomic_load(&bl.returned), 0, "begin did not block at max_inflight");
+	struct blocker bl;
+	pthread_t th = start_blocked_begin(&bl, rt);
 
 	/* committing does not free a slot; retiring does */
 	cr_assert_eq(jt_txn_commit(a, NULL, NULL), 0);
@@ -239,12 +250,8 @@ Test(backpressure, blocked_begin_woken_in_the_middle_of_a_pass)
 	cr_assert_eq(jt_txn_add(tb, &HELD_OPS, &b, NULL), 0);
 	cr_assert_eq(jt_txn_commit(tb, NULL, NULL), 0);
 
-	struct blocker bl = {.rt = rt, .ret = 1};
-	atomic_init(&bl.returned, 0);
-	pthread_t th;
-	cr_assert_eq(pthread_create(&th, NULL, blocking_begin, &bl), 0);
-	sleep_ms(50);
-	cr_assert_eq(atomic_load(&bl.returned), 0, "begin did not block at max_inflight");
+	struct blocker bl;
+	pthread_t th = start_blocked_begin(&bl, rt);
 
 	atomic_store(&a.release, 1);
 	cr_assert(wait_flag(&b.entered, 10000), "the dispatcher never reached held_b");
