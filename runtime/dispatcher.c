@@ -35,18 +35,19 @@ static bool backlog_ready(struct jt_dispatcher *d)
 
 static bool has_work(struct jt_dispatcher *d)
 {
-	return !jt_mpsc_empty(&d->queue) || backlog_ready(d);
+	return d->batch != NULL || !jt_mpsc_empty(&d->queue) || backlog_ready(d);
 }
 
 /*
- * Run items and backlog until `budget` units ran (0 = no limit) or, when
- * `snap` is set, until the node that was the tail at the start has run.
+ * Run items and backlog until `budget` units ran (0 = no limit). Items come
+ * from the queue a spliced batch at a time; with `once`, at most one batch
+ * is spliced (a poll runs what was pending when it started, not what keeps
+ * arriving). What a budget leaves of a batch runs first next time.
  */
-static unsigned run_some(struct jt_dispatcher *d, unsigned budget, struct jt_mpsc_node *snap)
+static unsigned run_some(struct jt_dispatcher *d, unsigned budget, bool once)
 {
-	struct jt_mpsc_queue *q = &d->queue;
-	bool reached = snap != NULL && snap == &q->stub && q->head == &q->stub;
 	unsigned done = 0;
+	bool spliced = false;
 
 	while (budget == 0 || done < budget) {
 		struct jt_mpsc_node *n;
@@ -55,15 +56,16 @@ static unsigned run_some(struct jt_dispatcher *d, unsigned budget, struct jt_mps
 			done += d->hooks.backlog_run(d->hooks.ctx, budget ? budget - done : 0);
 			continue;
 		}
-		if (reached)
-			break;
-		n = jt_mpsc_pop_wait(q);
-		if (n == NULL)
-			break;
-		if (snap != NULL && (n == snap || (snap == &q->stub && q->head == &q->stub)))
-			reached = true;
-		if (d->hooks.prefetch != NULL && q->head != &q->stub)
-			d->hooks.prefetch(jt_work_of(q->head));
+		if (d->batch == NULL) {
+			if ((once && spliced) ||
+			    !jt_mpsc_splice(&d->queue, &d->batch, &d->batch_last))
+				break;
+			spliced = true;
+		}
+		n = d->batch;
+		d->batch = jt_mpsc_chain_next(n, d->batch_last);
+		if (d->batch != NULL && d->hooks.prefetch != NULL)
+			d->hooks.prefetch(jt_work_of(d->batch));
 		done += jt_work_of(n)->run(jt_work_of(n));
 	}
 	return done;
@@ -99,7 +101,8 @@ void jt_dispatcher_post(struct jt_dispatcher *d, struct jt_work *w)
 	jt_unpark(&d->wake);
 }
 
-/* Thread mode: something queued, or asked to stop (seq_cst loads). */
+/* Thread mode, idle (no batch left): something queued, or asked to stop
+ * (seq_cst loads). */
 static bool thread_has_work(void *arg)
 {
 	struct jt_dispatcher *d = arg;
@@ -113,7 +116,7 @@ static void *dispatcher_main(void *arg)
 
 	current_dispatcher = d;
 	for (;;) {
-		run_some(d, 0, NULL);
+		run_some(d, 0, false);
 		if (!jt_mpsc_empty(&d->queue))
 			continue;
 		d->hooks.pass_done(d->hooks.ctx);
@@ -131,6 +134,7 @@ int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns
                         const struct jt_dispatcher_hooks *hooks)
 {
 	jt_mpsc_init(&d->queue);
+	d->batch = d->batch_last = NULL;
 	jt_store_relaxed(&d->wake, 0);
 	jt_store_relaxed(&d->polling, 0);
 	jt_store_relaxed(&d->stop, false);
@@ -172,7 +176,7 @@ int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max)
 	 * eventfd system call at all. */
 	if (!has_work(d))
 		clear_poll_signal(d);
-	done = run_some(d, max, max == 0 ? jt_load_acquire(&d->queue.tail) : NULL);
+	done = run_some(d, max, max == 0);
 	d->hooks.pass_done(d->hooks.ctx);
 	current_dispatcher = outer;
 	jt_store_release(&d->polling, 0);

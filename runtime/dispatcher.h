@@ -53,7 +53,9 @@ struct jt_dispatcher_hooks {
 };
 
 struct jt_dispatcher {
-	struct jt_mpsc_queue queue;
+	struct jt_mpsc_queue queue; /* batch style (mpsc_queue.h) */
+	/* Consumer only: the rest of the last spliced chain, NULL when run. */
+	struct jt_mpsc_node *batch, *batch_last;
 	/* Thread mode: DISPATCHER_AWAKE/ASLEEP; poll mode: CLEAR/SIGNALLED. */
 	jt_cacheline_aligned _Atomic uint32_t wake;
 	_Atomic uint32_t polling; /* poll mode: a thread is inside poll */

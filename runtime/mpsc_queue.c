@@ -57,16 +57,58 @@ struct jt_mpsc_node *jt_mpsc_pop(struct jt_mpsc_queue *q)
 	return head;
 }
 
+/* A producer is between its exchange and its link: let it finish. */
+static void wait_for_producer(unsigned *spins)
+{
+	if (++*spins < 128)
+		jt_cpu_relax();
+	else
+		sched_yield(); /* the producer may have been preempted */
+}
+
 struct jt_mpsc_node *jt_mpsc_pop_wait(struct jt_mpsc_queue *q)
 {
 	unsigned spins = 0;
 	struct jt_mpsc_node *n;
 
-	while ((n = jt_mpsc_pop(q)) == JT_MPSC_BUSY) {
-		if (++spins < 128)
-			jt_cpu_relax();
-		else
-			sched_yield(); /* the producer may have been preempted */
-	}
+	while ((n = jt_mpsc_pop(q)) == JT_MPSC_BUSY)
+		wait_for_producer(&spins);
 	return n;
+}
+
+/* Pairs with the release store of the link in jt_mpsc_push. */
+static struct jt_mpsc_node *wait_link(struct jt_mpsc_node *n)
+{
+	unsigned spins = 0;
+	struct jt_mpsc_node *next;
+
+	while ((next = jt_load_acquire(&n->next)) == NULL)
+		wait_for_producer(&spins);
+	return next;
+}
+
+/*
+ * Batch style keeps `head` at the stub: the stub's link is the first node.
+ * Unhook it, then swing the tail back to the stub: pushes before the
+ * exchange belong to the chain (their links lead to the node the exchange
+ * returns), pushes after it link to the stub again. The unhooking store is
+ * ordered before any such link by the exchange, which the next pusher's
+ * exchange reads (both seq_cst RMWs of the tail).
+ */
+bool jt_mpsc_splice(struct jt_mpsc_queue *q, struct jt_mpsc_node **first,
+                    struct jt_mpsc_node **last)
+{
+	/* relaxed: only says whether to look; wait_link's acquire load of
+	 * the stub's link is what publishes the chain. */
+	if (jt_load_relaxed(&q->tail) == &q->stub)
+		return false;
+	*first = wait_link(&q->stub);
+	jt_store_relaxed(&q->stub.next, NULL);
+	*last = jt_xchg_seq_cst(&q->tail, &q->stub);
+	return true;
+}
+
+struct jt_mpsc_node *jt_mpsc_chain_next(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
+{
+	return n == last ? NULL : wait_link(n);
 }

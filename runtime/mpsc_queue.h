@@ -4,10 +4,14 @@
  * Producers: wait-free, one exchange and one store, any number of threads,
  *            no registration. A node may be pushed again once popped
  *            (jt_mpsc_push re-initialises it).
- * Consumer:  one thread at a time (the caller serialises). Lock-free except
- *            for one window: a producer that has swung the tail but not yet
- *            linked its node. The consumer then sees JT_MPSC_BUSY and spins
- *            (then yields) in jt_mpsc_pop_wait; it never sleeps on a timer.
+ * Consumer:  one thread at a time (the caller serialises), in one of two
+ *            styles per queue, never both:
+ *            - node by node: jt_mpsc_peek / jt_mpsc_pop(_wait);
+ *            - by batch: jt_mpsc_splice takes everything queued with one
+ *              exchange, and jt_mpsc_chain_next walks it.
+ *            Lock-free except for one window: a producer that has swung the
+ *            tail but not yet linked its node. The consumer then spins (then
+ *            yields) until the link appears; it never sleeps on a timer.
  *
  * Ordering: everything a producer wrote before jt_mpsc_push is visible to
  * the consumer after the pop that returns that node (push's release store
@@ -70,6 +74,22 @@ struct jt_mpsc_node *jt_mpsc_pop_wait(struct jt_mpsc_queue *q);
  * push is half done. Consumer only.
  */
 struct jt_mpsc_node *jt_mpsc_peek(struct jt_mpsc_queue *q);
+
+/*
+ * jt_mpsc_splice: take every node queued so far as a chain, oldest first:
+ * *first .. *last. False (and nothing taken) when the queue is empty.
+ * Consumer only, batch style. Costs one exchange per batch, not per node.
+ */
+bool jt_mpsc_splice(struct jt_mpsc_queue *q, struct jt_mpsc_node **first,
+                    struct jt_mpsc_node **last);
+
+/*
+ * jt_mpsc_chain_next: the node after `n` in a spliced chain that ends at
+ * `last`, NULL when n == last; waits while the producer that pushed the next
+ * node is between its two steps. Read it before handing `n` on: whoever
+ * gets `n` may push it again, which rewrites its link.
+ */
+struct jt_mpsc_node *jt_mpsc_chain_next(struct jt_mpsc_node *n, struct jt_mpsc_node *last);
 
 /*
  * jt_mpsc_empty: true when no node is queued, not even half pushed.

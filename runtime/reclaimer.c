@@ -21,25 +21,17 @@ static bool reclaim_has_work(void *arg)
 /* Take everything queued now, wait one grace period, run it. */
 static bool reclaim_round(struct jt_reclaimer *r)
 {
-	struct jt_mpsc_node *n, *taken = NULL, *last = NULL;
+	struct jt_mpsc_node *n, *last;
 
-	/* `next` of a popped node is ours again: chain the round through it
-	 * (relaxed: this thread alone reads it back). */
-	while ((n = jt_mpsc_pop_wait(&r->queue)) != NULL) {
-		jt_store_relaxed(&n->next, NULL);
-		if (last != NULL)
-			jt_store_relaxed(&last->next, n);
-		else
-			taken = n;
-		last = n;
-	}
-	if (taken == NULL)
+	if (!jt_mpsc_splice(&r->queue, &n, &last))
 		return false;
 	jt_rcu_synchronize();
-	while (taken != NULL) {
-		n = taken;
-		taken = jt_load_relaxed(&n->next);
+	while (n != NULL) {
+		/* Read before running: the item's memory is recycled. */
+		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
+
 		jt_work_of(n)->run(jt_work_of(n));
+		n = next;
 	}
 	return true;
 }

@@ -20,15 +20,26 @@ static bool worker_has_work(void *arg)
 	return !jt_mpsc_empty(&w->queue) || jt_load_seq_cst(&w->stop);
 }
 
+/* Run a spliced chain: an item's run may queue it again (mpsc_queue.h). */
+static void run_chain(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
+{
+	while (n != NULL) {
+		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
+
+		jt_work_of(n)->run(jt_work_of(n));
+		n = next;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct jt_worker *w = arg;
 
 	for (;;) {
-		struct jt_mpsc_node *n = jt_mpsc_pop_wait(&w->queue);
+		struct jt_mpsc_node *first, *last;
 
-		if (n != NULL) {
-			jt_work_of(n)->run(jt_work_of(n));
+		if (jt_mpsc_splice(&w->queue, &first, &last)) {
+			run_chain(first, last);
 			continue;
 		}
 		if (jt_load_seq_cst(&w->stop))

@@ -16,7 +16,7 @@
 #include "runtime/dispatcher.h"
 
 struct jt_worker {
-	struct jt_mpsc_queue queue;
+	struct jt_mpsc_queue queue; /* batch style (mpsc_queue.h) */
 	jt_cacheline_aligned _Atomic uint32_t wake;
 	_Atomic bool stop;
 	pthread_t thread;
