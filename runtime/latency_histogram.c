@@ -3,18 +3,6 @@
  */
 #include "runtime/latency_histogram.h"
 
-#include "atomics/atomic_ops.h"
-
-static unsigned bucket_of(uint64_t v)
-{
-	unsigned e;
-
-	if (v < 16)
-		return (unsigned)v;
-	e = 63u - (unsigned)__builtin_clzll(v); /* e >= 4 */
-	return 16u + (e - 4u) * 8u + (unsigned)((v >> (e - 3u)) & 7u);
-}
-
 /* The largest value that falls in bucket b. */
 static uint64_t bucket_upper(unsigned b)
 {
@@ -32,16 +20,6 @@ void jt_latency_histogram_init(struct jt_latency_histogram *h)
 	for (unsigned i = 0; i < JT_HIST_BUCKETS; i++)
 		jt_store_relaxed(&h->count[i], 0);
 	jt_store_relaxed(&h->max, 0);
-}
-
-void jt_latency_histogram_record(struct jt_latency_histogram *h, uint64_t ticks)
-{
-	unsigned b = bucket_of(ticks);
-
-	/* Single writer: relaxed load + store, no RMW needed. */
-	jt_store_relaxed(&h->count[b], jt_load_relaxed(&h->count[b]) + 1);
-	if (ticks > jt_load_relaxed(&h->max))
-		jt_store_relaxed(&h->max, ticks);
 }
 
 uint64_t jt_latency_histogram_quantile(const struct jt_latency_histogram *h, double q)

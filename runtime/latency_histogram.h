@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "atomics/atomic_ops.h"
+
 #define JT_HIST_BUCKETS 512
 
 struct jt_latency_histogram {
@@ -21,8 +23,27 @@ struct jt_latency_histogram {
 
 void jt_latency_histogram_init(struct jt_latency_histogram *h);
 
-/* jt_latency_histogram_record: the single writer adds one sample. */
-void jt_latency_histogram_record(struct jt_latency_histogram *h, uint64_t ticks);
+static inline unsigned jt_latency_histogram_bucket(uint64_t v)
+{
+	unsigned e;
+
+	if (v < 16)
+		return (unsigned)v;
+	e = 63u - (unsigned)__builtin_clzll(v); /* e >= 4 */
+	return 16u + (e - 4u) * 8u + (unsigned)((v >> (e - 3u)) & 7u);
+}
+
+/* jt_latency_histogram_record: the single writer adds one sample (inline:
+ * the dispatcher records every retirement). */
+static inline void jt_latency_histogram_record(struct jt_latency_histogram *h, uint64_t ticks)
+{
+	unsigned b = jt_latency_histogram_bucket(ticks);
+
+	/* Single writer: relaxed load + store, no RMW needed. */
+	jt_store_relaxed(&h->count[b], jt_load_relaxed(&h->count[b]) + 1);
+	if (ticks > jt_load_relaxed(&h->max))
+		jt_store_relaxed(&h->max, ticks);
+}
 
 /*
  * jt_latency_histogram_quantile: the sample at quantile q (0 < q <= 1), as

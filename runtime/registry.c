@@ -1,5 +1,5 @@
 /*
- * registry.c - sharded RCU lists.
+ * registry.c - sharded RCU lists of objects.
  */
 #include "runtime/registry.h"
 
@@ -26,7 +26,6 @@ void jt_registry_init(struct jt_registry *r)
 		jt_store_relaxed(&s->head.next, &s->head);
 		s->head.prev = &s->head;
 		s->head.shard = i;
-		s->added = 0;
 	}
 }
 
@@ -37,7 +36,6 @@ void jt_registry_add(struct jt_registry *r, struct jt_registry_node *n)
 
 	n->shard = shard;
 	jt_futex_lock_acquire(&s->lock);
-	n->id = ++s->added * JT_REGISTRY_SHARDS + shard;
 	n->prev = s->head.prev;
 	jt_store_relaxed(&n->next, &s->head);
 	/* Publish: pairs with the acquire loads in jt_registry_foreach. */
@@ -60,21 +58,17 @@ void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n)
 	jt_futex_lock_release(&s->lock);
 }
 
-int jt_registry_foreach(struct jt_registry *r, int (*fn)(struct jt_registry_node *n, void *arg),
-                        void *arg)
+void jt_registry_foreach(struct jt_registry *r, int (*fn)(struct jt_registry_node *n, void *arg),
+                         void *arg)
 {
-	int visited = 0;
-
 	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
 		struct jt_registry_node *head = &r->shards[i].head;
 		struct jt_registry_node *n;
 
 		/* Pairs with the release stores in add and remove. */
 		for (n = jt_load_acquire(&head->next); n != head; n = jt_load_acquire(&n->next)) {
-			visited++;
 			if (fn(n, arg) != 0)
-				return visited;
+				return;
 		}
 	}
-	return visited;
 }

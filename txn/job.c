@@ -18,7 +18,6 @@ static void count_misuse(jt_job *j)
 int jt_job_arm(jt_job *j)
 {
 	jt_txn *t;
-	uint32_t idle = JOB_IDLE;
 
 	if (j == NULL)
 		return -EINVAL;
@@ -27,16 +26,19 @@ int jt_job_arm(jt_job *j)
 		count_misuse(j);
 		return -EINVAL;
 	}
-	/* relaxed: the builder alone arms; the user's own hand-over of `j`
-	 * to a completer orders this before the completion. */
-	if (!jt_cas_relaxed(&j->state, &idle, JOB_ARMED)) {
+	/* relaxed: the builder alone arms, and nobody else moves a job out
+	 * of IDLE (a completion needs ARMED), so a load and a store do; the
+	 * user's own hand-over of `j` to a completer orders the store before
+	 * the completion. */
+	if (jt_load_relaxed(&j->state) != JOB_IDLE) {
 		count_misuse(j);
 		return -EALREADY;
 	}
-	t->armed++;
-	/* relaxed: the builder's hold keeps pending >= 1 here, so no
-	 * decrement can reach 0 before this increment. */
-	jt_fetch_add_relaxed(&t->pending, 1);
+	jt_store_relaxed(&j->state, JOB_ARMED);
+	/* The hold's bias covers the job until the seal counts it (txn.c,
+	 * point 1); relaxed: read by the seal (same thread) and by
+	 * introspection (a snapshot). */
+	jt_store_relaxed(&t->armed, jt_load_relaxed(&t->armed) + 1);
 	return 0;
 }
 

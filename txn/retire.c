@@ -4,13 +4,12 @@
  *
  * Everything here runs on the dispatcher (its thread, or the thread inside
  * jt_runtime_poll), one item at a time, with no internal lock held while a
- * user callback runs. Reclamation is batched: retired txns wait in a limbo
+ * user callback runs. Recycling is batched: retired txns wait in a limbo
  * list per builder shard and go back to their builders' cache
- * (txn_cache.c) in groups of LIMBO_BATCH: at once when no introspection
- * walk is running (the common case, see limbo_flush_shard), else through
- * the reclaimer after a grace period. Only full groups go (a partial one
- * waits, or goes at jt_runtime_destroy): flushing whenever the dispatcher
- * idles could cost a grace period, a membarrier IPI to every CPU, each time.
+ * (txn_cache.c) in groups of LIMBO_BATCH, with no grace period: a txn object
+ * stays linked in the registry while it is recycled, and introspection
+ * tells a live txn from a recycled one by its id (txn.c, point 7). Only
+ * full groups go; a partial one waits, or goes at jt_runtime_destroy.
  */
 #include "txn/txn_internal.h"
 
@@ -50,30 +49,7 @@ static void deliver_cancels(jt_txn *t)
 	counter_add(&rt->counters.cancels, requested);
 }
 
-/* Reclaimer thread, after the batch's grace period: recycle it. */
-static unsigned reclaim_batch(struct jt_work *w)
-{
-	jt_txn *first = (jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim));
-
-	txn_cache_give_batch(first->rt, first);
-	return 0;
-}
-
-/*
- * Recycle one shard's batch: at once when no introspection walk is in
- * progress, else after a grace period, on the reclaimer.
- *
- * Why "at once" is safe: the only readers of a retired txn are
- * jt_runtime_foreach_txn walks (a completer touches nothing of the txn
- * after its hand-off). Every txn of the batch was unlinked from the
- * registry before the seq_cst RMW below. A walker increments `walkers`
- * (seq_cst RMW) before it starts. If our RMW reads 0, the walkers that had
- * started are done (their decrement is what we read: their reads happen
- * before), and any later walker's increment follows ours in the RMW chain
- * on `walkers`, so our unlinks happen before its walk: it cannot reach the
- * batch. That is a grace period with no reader to wait for. Cost: one RMW
- * per batch; the batch comes back to the builders hot.
- */
+/* Send one shard's batch back to its builders' cache. */
 static void limbo_flush_shard(jt_runtime *rt, struct limbo *l)
 {
 	jt_txn *first = l->head;
@@ -82,19 +58,9 @@ static void limbo_flush_shard(jt_runtime *rt, struct limbo *l)
 		return;
 	first->u.dead.batch_tail = l->tail;
 	first->u.dead.batch_count = l->count;
-	first->u.dead.reclaim.run = reclaim_batch;
 	l->head = l->tail = NULL;
 	l->count = 0;
-#if defined(JOBTXN_TEST_INJECT_RACE) && JOBTXN_TEST_INJECT_RACE == 2
-	/* Test-only known race (tests/race/): recycle with no grace period,
-	 * while a walker may still read the batch. */
 	txn_cache_give_batch(rt, first);
-#else
-	if (jt_fetch_add_seq_cst(&rt->walkers, 0) == 0)
-		txn_cache_give_batch(rt, first);
-	else
-		jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
-#endif
 }
 
 void txn_limbo_flush(jt_runtime *rt)
@@ -104,7 +70,7 @@ void txn_limbo_flush(jt_runtime *rt)
 }
 
 /* Retired: free spare chunks now (introspection never reads members), and
- * queue the txn itself for reclamation after a grace period. */
+ * queue the txn itself for its builders' cache. */
 static void limbo_add(jt_runtime *rt, jt_txn *t)
 {
 	struct limbo *l = &rt->limbo[t->reg.shard];
@@ -152,24 +118,31 @@ static void txn_retire(jt_txn *t)
 	jt_latency_histogram_record(&rt->latency, jt_clock_ticks() - t->ready_ticks);
 	for_each_member(t, c, j)
 	{
-		int ret = jt_load_relaxed(&j->state) == JOB_COMPLETED ? j->ret : 0;
+		/* A job's ret stays 0 unless it completed (job.c). */
+		int ret = j->ret;
 
 		failed_jobs += ret != 0;
-		if (j->ops != NULL && j->ops->done != NULL)
+		if ((t->member_ops & MEMBER_DONE) && j->ops != NULL && j->ops->done != NULL)
 			j->ops->done(j->opaque, ret, status);
 	}
 	if (t->u.live.done != NULL)
 		t->u.live.done(t->u.live.done_opaque, status);
-	for_each_member(t, c, j)
-	{
-		if (j->ops != NULL && j->ops->destroy != NULL)
-			j->ops->destroy(j->opaque);
+	if (t->member_ops & MEMBER_DESTROY) {
+		for_each_member(t, c, j)
+		{
+			if (j->ops != NULL && j->ops->destroy != NULL)
+				j->ops->destroy(j->opaque);
+		}
 	}
-	jt_trace_txn_retire(t->reg.id, t, status);
-	jt_registry_remove(&rt->registry, &t->reg);
-	counter_add(&rt->counters.jobs_completed, t->armed);
-	counter_add(&rt->counters.jobs_failed, failed_jobs);
-	counter_add(&rt->counters.failed, status != 0);
+	jt_trace_txn_retire(jt_load_relaxed(&t->id), t, status);
+	/* acq_rel: no longer live for introspection; pairs with a walker's
+	 * fetch_add of 0 on the id (txn.c, point 7). */
+	jt_xchg_acq_rel(&t->id, 0);
+	counter_add(&rt->counters.jobs_completed, jt_load_relaxed(&t->armed));
+	if (status != 0) { /* a failed job always makes the status non-zero */
+		counter_add(&rt->counters.jobs_failed, failed_jobs);
+		counter_add(&rt->counters.failed, 1);
+	}
 	if (rt->max_inflight != 0)
 		jt_fetch_sub_relaxed(&rt->inflight, 1); /* published by `retired` */
 	finish_waiter(t, status);

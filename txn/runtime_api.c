@@ -37,7 +37,8 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_mpsc_init(&rt->order_queue);
 	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
 		jt_store_relaxed(&rt->caches[i].returned, NULL);
-		jt_store_relaxed(&rt->caches[i].cached, 0);
+		jt_store_relaxed(&rt->caches[i].given, 0);
+		jt_store_relaxed(&rt->caches[i].taken, 0);
 		jt_store_relaxed(&rt->caches[i].busy, 0);
 		rt->caches[i].local = NULL;
 		jt_store_relaxed(&rt->builders[i].begun, 0);
@@ -46,7 +47,6 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	}
 	jt_store_relaxed(&rt->inflight, 0);
 	jt_store_relaxed(&rt->misuse, 0);
-	jt_store_relaxed(&rt->walkers, 0);
 	jt_store_relaxed(&rt->retired, 0);
 	jt_store_relaxed(&rt->counters.failed, 0);
 	jt_store_relaxed(&rt->counters.jobs_completed, 0);
@@ -218,7 +218,9 @@ void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out)
 struct foreach_ctx {
 	int (*fn)(const struct jt_txn_info *i, void *arg);
 	void *arg;
-	uint64_t now_ns;
+	uint64_t now_ticks;
+	double ticks_per_ns;
+	int visited;
 };
 
 static size_t jobs_pending(jt_txn *t, int phase)
@@ -229,20 +231,32 @@ static size_t jobs_pending(jt_txn *t, int phase)
 
 	if (phase == JT_TXN_RETIRING)
 		return 0;
+	if (pending > TXN_HOLD / 2) { /* the hold is still a bias (txn.c, point 1) */
+		uint64_t completed = TXN_HOLD - pending;
+		uint32_t armed = jt_load_relaxed(&t->armed);
+
+		return armed > completed ? (size_t)(armed - completed) : 0;
+	}
 	if (!(flags & TXN_SEALED))
-		holds++; /* the builder's hold */
+		holds++; /* the builder's hold, turned into one unit by the seal */
 	else if ((flags & TXN_FAILING) && !jt_load_relaxed(&t->cancel_delivered))
 		holds++; /* the unit a queued cancel request carries */
 	return pending > holds ? (size_t)(pending - holds) : 0;
 }
 
+/* One registry node: a live txn, or a recycled one (txn.c, point 7). */
 static int visit_txn(struct jt_registry_node *n, void *arg)
 {
 	struct foreach_ctx *ctx = arg;
 	jt_txn *t = (jt_txn *)((char *)n - offsetof(jt_txn, reg));
 	struct jt_txn_info info;
+	uint64_t begin_ticks, age_ticks;
 
-	info.id = t->reg.id;
+	/* acquire: pairs with the release store of the id in jt_txn_begin,
+	 * so the fields below are this txn's, not the previous user's. */
+	info.id = jt_load_acquire(&t->id);
+	if (info.id == 0)
+		return 0; /* not live: in a cache, or being set up */
 	info.state = jt_load_relaxed(&t->phase);
 	/* Sealed with nothing pending: queued for the dispatcher, i.e. its
 	 * callbacks are about to run. */
@@ -250,10 +264,20 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 		info.state = JT_TXN_RETIRING;
 	info.members = jt_load_relaxed(&t->members);
 	info.jobs_pending = jobs_pending(t, info.state);
+#if defined(JOBTXN_TEST_INJECT_RACE) && JOBTXN_TEST_INJECT_RACE == 2
+	/* Test-only known race (tests/race/): read a builder-private flag,
+	 * which jt_txn_commit writes with no ordering. */
+	info.jobs_pending = t->committing;
+#endif
 	info.status = jt_load_relaxed(&t->status);
-	/* The begin stamp is coarse (at most a kernel tick early): ages read
-	 * a few ms long, never short, and grow between walks. */
-	info.age_ns = ctx->now_ns > t->begin_ns ? ctx->now_ns - t->begin_ns : 0;
+	begin_ticks = jt_load_relaxed(&t->begin_ticks);
+	/* acq_rel: the txn is still the one whose id we read; pairs with the
+	 * exchange that ends its retirement (retire.c). */
+	if (jt_fetch_add_acq_rel(&t->id, 0) != info.id)
+		return 0;
+	age_ticks = ctx->now_ticks > begin_ticks ? ctx->now_ticks - begin_ticks : 0;
+	info.age_ns = (uint64_t)((double)age_ticks / ctx->ticks_per_ns);
+	ctx->visited++;
 	return ctx->fn(&info, ctx->arg);
 }
 
@@ -261,7 +285,6 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
                            void *arg)
 {
 	struct foreach_ctx ctx;
-	int visited;
 
 	if (rt == NULL || fn == NULL)
 		return -EINVAL;
@@ -269,16 +292,14 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 		return -EOWNERDEAD;
 	ctx.fn = fn;
 	ctx.arg = arg;
-	ctx.now_ns = jt_monotonic_ns();
-	/* seq_cst: the Dekker pair with the dispatcher's check in
-	 * limbo_flush_shard (retire.c): either it sees this walker and waits
-	 * for a grace period, or this walk cannot reach what it recycles. */
-	jt_fetch_add_seq_cst(&rt->walkers, 1);
+	ctx.now_ticks = jt_clock_ticks();
+	ctx.ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
+	ctx.visited = 0;
+	/* The read-side section keeps every object it reaches in memory: a
+	 * txn is freed only after it is unlinked and a grace period passed
+	 * (txn_cache.c). */
 	jt_rcu_read_lock();
-	visited = jt_registry_foreach(&rt->registry, visit_txn, &ctx);
+	jt_registry_foreach(&rt->registry, visit_txn, &ctx);
 	jt_rcu_read_unlock();
-	/* release: the walk's reads happen before a recycling that sees the
-	 * count drop (the dispatcher's RMW reads this). */
-	jt_fetch_sub_acq_rel(&rt->walkers, 1);
-	return visited;
+	return ctx.visited;
 }

@@ -4,10 +4,15 @@
  * Why every callback runs exactly once, after every armed job, and never
  * before commit:
  *
- * 1. `pending` counts the builder's hold (1 from begin to seal) plus one per
- *    armed job. Arming happens only before the seal, on the builder's
- *    thread, while the hold keeps pending >= 1, so pending cannot reach 0
- *    before the seal, and after the seal it only falls.
+ * 1. `pending` counts the builder's hold plus the armed jobs not yet
+ *    completed. From begin to seal the hold is a bias, TXN_HOLD, larger
+ *    than any number of jobs: pending starts there, arming touches only the
+ *    builder's own count `armed` (no read-modify-write per job), and each
+ *    completion subtracts one, so pending stays far above 0. The seal first
+ *    turns the bias into one unit (pending -= TXN_HOLD - armed - 1, which
+ *    leaves armed - completed + 1 >= 1), then gives up that unit. Arming
+ *    happens only before the seal, on the builder's thread, so after the
+ *    seal pending only falls.
  * 2. Each armed job's state moves ARMED -> COMPLETED by a single
  *    compare-and-swap, so each job gives up its unit exactly once; a second
  *    completion loses the CAS and touches nothing else.
@@ -30,6 +35,17 @@
  * 6. The runtime outlives the hand-off: the poster holds an RCU read-side
  *    section around the post, and jt_runtime_destroy waits for a grace
  *    period after the last retirement before it frees anything.
+ * 7. Introspection reads txns that may retire and be reused under it, yet
+ *    neither begin nor retirement touches a shared list: a txn object is
+ *    linked in the registry from its allocation to its free (which waits
+ *    for a grace period), and `id` says whether it is live. Begin writes
+ *    the fields, then publishes the id (release). Retirement ends with an
+ *    exchange of the id to 0 (acq_rel). A walker loads the id (acquire; 0:
+ *    skip), reads the fields (atomics), and confirms the id unchanged with
+ *    a fetch_add of 0 (acq_rel). If the retiring exchange follows that RMW
+ *    it reads from it, so the walker's reads happen before the txn is
+ *    retired and reused; if it precedes it, the walker sees another id and
+ *    drops its snapshot (runtime_api.c, visit_txn).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -60,16 +76,11 @@ void txn_hand_off(jt_txn *t)
 	jt_rcu_read_unlock();
 }
 
-void txn_put(jt_txn *t)
+void txn_ready_hand_off(jt_txn *t)
 {
-	/* acq_rel: release our writes (the job's ret, anything before the
-	 * completion) into the chain; the last decrementer acquires them all.
-	 * Pairs with every other fetch_sub on `pending`. */
-	if (jt_fetch_sub_acq_rel(&t->pending, 1) == 1) {
-		t->ready_ticks = jt_clock_ticks();
-		jt_trace_txn_ready(t);
-		txn_hand_off(t);
-	}
+	t->ready_ticks = jt_clock_ticks();
+	jt_trace_txn_ready(t);
+	txn_hand_off(t);
 }
 
 /*
@@ -146,6 +157,27 @@ static int reserve_slot(jt_runtime *rt, unsigned flags)
 	}
 }
 
+/*
+ * Txn ids: unique in the process, never 0 (0 marks a txn that is not live,
+ * point 7). Each thread takes a block of ids at a time.
+ */
+#define ID_BLOCK (1u << 16)
+
+static _Atomic uint64_t id_blocks_taken;
+static _Thread_local uint64_t next_id, id_block_end;
+
+static uint64_t txn_next_id(void)
+{
+	if (next_id == id_block_end) {
+		/* relaxed: only uniqueness matters. */
+		uint64_t base = jt_fetch_add_relaxed(&id_blocks_taken, ID_BLOCK);
+
+		next_id = base + 1;
+		id_block_end = base + ID_BLOCK + 1;
+	}
+	return next_id++;
+}
+
 static jt_txn *txn_alloc(jt_runtime *rt, unsigned shard)
 {
 	jt_txn *t = txn_cache_take(rt, shard);
@@ -156,6 +188,10 @@ static jt_txn *txn_alloc(jt_runtime *rt, unsigned shard)
 	if (t != NULL) {
 		t->chunk.next = NULL;
 		t->chunk.cap = TXN_INLINE_MEMBERS;
+		jt_store_relaxed(&t->id, 0);
+		/* Linked until freed (point 7); the link's release store
+		 * publishes id = 0. */
+		jt_registry_add(&rt->registry, &t->reg);
 	}
 	return t;
 }
@@ -163,6 +199,7 @@ static jt_txn *txn_alloc(jt_runtime *rt, unsigned shard)
 int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 {
 	jt_txn *t;
+	uint64_t id;
 	int err;
 
 	if (rt == NULL || out == NULL || (flags & ~(JT_TXN_GROUPED | JT_TXN_NOWAIT)) != 0)
@@ -177,35 +214,39 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 		release_slot(rt);
 		return -ENOMEM;
 	}
-	jt_store_relaxed(&t->pending, 1);
+	jt_store_relaxed(&t->pending, TXN_HOLD);
 	jt_store_relaxed(&t->status, 0);
 	jt_store_relaxed(&t->flags, (flags & JT_TXN_GROUPED) ? TXN_GROUPED : 0u);
 	t->rt = rt;
 	t->ready_ticks = 0;
 	t->work.run = txn_dispatch;
-	t->begin_ns = jt_clock_coarse_ns();
+	jt_store_relaxed(&t->begin_ticks, jt_clock_ticks());
 	t->last = &t->chunk;
 	t->chunk.count = 0;
 	jt_store_relaxed(&t->members, 0);
 	jt_store_relaxed(&t->phase, JT_TXN_OPEN);
-	t->armed = 0;
+	jt_store_relaxed(&t->armed, 0);
 	t->committing = false;
-	t->setup_ops = false;
+	t->member_ops = 0;
+	t->last_ops = NULL;
 	jt_store_relaxed(&t->cancel_delivered, false);
 	t->ready = false;
 	t->u.live.done = NULL;
 	t->u.live.done_opaque = NULL;
 	t->u.live.waiter = NULL;
-	/* Publishes the initialised txn to introspection (release inside). */
-	jt_registry_add(&rt->registry, &t->reg);
-	jt_trace_txn_begin(t->reg.id, t, flags);
+	id = txn_next_id();
+	/* release: publishes the fields above to walkers, whose acquire load
+	 * of the id pairs with it (point 7). */
+	jt_store_release(&t->id, id);
+	jt_trace_txn_begin(id, t, flags);
 	jt_fetch_add_relaxed(&rt->builders[t->reg.shard].begun, 1);
 	*out = t;
 	return 0;
 }
 
-/* The next chunk to fill: a kept spare, or a new one twice the size. */
-static struct member_chunk *chunk_advance(jt_txn *t)
+/* The next chunk to fill: a kept spare, or a new one twice the size. Out of
+ * line, so that jt_txn_add's common path saves no registers. */
+__attribute__((noinline, cold)) static struct member_chunk *chunk_advance(jt_txn *t)
 {
 	struct member_chunk *c = t->last->next;
 	uint32_t cap;
@@ -224,6 +265,21 @@ static struct member_chunk *chunk_advance(jt_txn *t)
 	c->count = 0;
 	t->last = c;
 	return c;
+}
+
+static unsigned member_ops_of(const struct jt_member_ops *ops)
+{
+	unsigned m = 0;
+
+	if (ops == NULL)
+		return 0;
+	if (ops->prepare || ops->commit || ops->abort || ops->clean)
+		m |= MEMBER_SETUP;
+	if (ops->done)
+		m |= MEMBER_DONE;
+	if (ops->destroy)
+		m |= MEMBER_DESTROY;
+	return m;
 }
 
 int jt_txn_add(jt_txn *t, const struct jt_member_ops *ops, void *opaque, jt_job **out)
@@ -247,8 +303,8 @@ int jt_txn_add(jt_txn *t, const struct jt_member_ops *ops, void *opaque, jt_job 
 	j->opaque = opaque;
 	j->ret = 0;
 	jt_store_relaxed(&j->state, JOB_IDLE);
-	if (ops != NULL && (ops->prepare || ops->commit || ops->abort || ops->clean))
-		t->setup_ops = true;
+	if (ops != t->last_ops) /* a run of members with the same ops: once */
+		t->member_ops |= member_ops_of(t->last_ops = ops);
 	/* relaxed: introspection reads a snapshot. */
 	jt_store_relaxed(&t->members, jt_load_relaxed(&t->members) + 1);
 	if (out != NULL)
@@ -261,10 +317,14 @@ static void txn_seal(jt_txn *t)
 {
 	jt_runtime *rt = t->rt;
 	struct builder_counters *bc = &rt->builders[t->reg.shard];
+	uint32_t armed = jt_load_relaxed(&t->armed);
 	uint32_t old;
 
 	t->committing = false;
-	jt_fetch_add_relaxed(&bc->jobs_armed, t->armed);
+	/* relaxed: one more link in pending's chain of RMWs; it leaves at
+	 * least the hold's one unit, so it never hands the txn off (point 1). */
+	jt_fetch_sub_relaxed(&t->pending, TXN_HOLD - armed - 1);
+	jt_fetch_add_relaxed(&bc->jobs_armed, armed);
 	/* Counted before the hold drops, so committed >= retired always; the
 	 * release store of `retired` at retirement carries it to drain. */
 	jt_fetch_add_relaxed(&bc->committed, 1);
@@ -290,8 +350,8 @@ int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaqu
 	t->u.live.done = done;
 	t->u.live.done_opaque = opaque;
 	t->committing = true;
-	err = t->setup_ops ? txn_setup_pass(t) : 0;
-	jt_trace_txn_commit(t->reg.id, t, t->armed, err);
+	err = (t->member_ops & MEMBER_SETUP) ? txn_setup_pass(t) : 0;
+	jt_trace_txn_commit(jt_load_relaxed(&t->id), t, jt_load_relaxed(&t->armed), err);
 	txn_seal(t);
 	return err;
 }

@@ -1,14 +1,15 @@
 /*
  * txn_cache.c - recycling retired txns into their builders' shards.
  *
- * Producer: the reclaimer thread, after a txn's grace period (no reader can
- * reach it). Consumer: jt_txn_begin on a thread of the same registry shard.
- * A batch holds txns of one shard and goes back with one CAS, touching only
- * its first and last txn. See struct txn_cache for the protocol; nothing
- * here ever waits. The
+ * Producer: the dispatcher, a batch of retired txns of one shard at a time
+ * (retire.c). Consumer: jt_txn_begin on a thread of the same registry shard.
+ * A batch goes back with one CAS, touching only its first and last txn.
+ * See struct txn_cache for the protocol; nothing here ever waits. The
  * bounds keep what a burst leaves behind small: at most CACHE_MAX_TXNS
  * txns per shard, each keeping chunks for CACHE_KEEP_MEMBERS members
- * (about 4 KiB with its chunks, 1 MiB per shard for one-job txns).
+ * (about 4 KiB with its chunks, 1 MiB per shard for one-job txns). A batch
+ * beyond them is unlinked from the registry and freed by the reclaimer
+ * after a grace period, when no introspection walk can still read it.
  */
 #include "txn/txn_internal.h"
 
@@ -28,6 +29,20 @@ void txn_cache_trim(jt_txn *t)
 	c->next = NULL;
 }
 
+/* The reclaimer, a grace period after the batch was unlinked. */
+static unsigned free_batch(struct jt_work *w)
+{
+	jt_txn *t = (jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim));
+
+	while (t != NULL) {
+		jt_txn *next = t->u.dead.next;
+
+		txn_free(t);
+		t = next;
+	}
+	return 0;
+}
+
 void txn_cache_give_batch(jt_runtime *rt, jt_txn *first)
 {
 	struct txn_cache *cache = &rt->caches[first->reg.shard];
@@ -35,16 +50,15 @@ void txn_cache_give_batch(jt_runtime *rt, jt_txn *first)
 	uint32_t count = first->u.dead.batch_count;
 	jt_txn *head;
 
-	if (jt_load_relaxed(&cache->cached) + count > CACHE_MAX_TXNS) {
-		while (first != NULL) {
-			jt_txn *next = first->u.dead.next;
-
-			txn_free(first);
-			first = next;
-		}
+	if (jt_load_relaxed(&cache->given) - jt_load_relaxed(&cache->taken) + count >
+	    CACHE_MAX_TXNS) {
+		for (jt_txn *t = first; t != NULL; t = t->u.dead.next)
+			jt_registry_remove(&rt->registry, &t->reg);
+		first->u.dead.reclaim.run = free_batch;
+		jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
 		return;
 	}
-	jt_fetch_add_relaxed(&cache->cached, count);
+	jt_store_relaxed(&cache->given, jt_load_relaxed(&cache->given) + count);
 	head = jt_load_relaxed(&cache->returned);
 	do
 		tail->u.dead.next = head;
@@ -67,7 +81,7 @@ jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard)
 		t = jt_xchg_acq_rel(&cache->returned, (jt_txn *)NULL);
 	if (t != NULL) {
 		cache->local = t->u.dead.next;
-		jt_fetch_sub_relaxed(&cache->cached, 1);
+		jt_store_relaxed(&cache->taken, jt_load_relaxed(&cache->taken) + 1);
 	}
 	jt_store_release(&cache->busy, 0);
 	return t;

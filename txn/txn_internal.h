@@ -32,6 +32,14 @@ enum { JOB_IDLE = 0, JOB_ARMED = 1, JOB_COMPLETED = 2 };
 
 #define TXN_INLINE_MEMBERS 1
 
+/* pending's bias while the builder holds the txn (txn.c, point 1). */
+#define TXN_HOLD (UINT64_C(1) << 62)
+
+/* jt_txn.member_ops: callbacks some member has (the others cost nothing) */
+#define MEMBER_SETUP   0x1u /* prepare, commit, abort or clean */
+#define MEMBER_DONE    0x2u
+#define MEMBER_DESTROY 0x4u
+
 /* jt_txn.flags */
 #define TXN_GROUPED 0x1u /* set at begin, constant */
 #define TXN_SEALED  0x2u /* the builder's hold was given up */
@@ -70,24 +78,28 @@ struct commit_waiter {
 };
 
 struct jt_txn {
-	/* --- completers' line (begin_ns: read-only after begin) --- */
+	/* --- completers' line (begin_ticks: read-only after begin) --- */
 	jt_cacheline_aligned _Atomic uint64_t pending;
 	_Atomic int status;
 	_Atomic uint32_t flags;
 	jt_runtime *rt;
-	uint64_t ready_ticks; /* by whoever brought pending to 0 */
-	struct jt_work work;  /* the hand-off to the dispatcher */
-	uint64_t begin_ns;    /* coarse clock: introspection's age */
+	uint64_t ready_ticks;         /* by whoever brought pending to 0 */
+	struct jt_work work;          /* the hand-off to the dispatcher */
+	_Atomic uint64_t begin_ticks; /* introspection's age (clock.h) */
 	/* --- builder until sealed, dispatcher after --- */
-	jt_cacheline_aligned struct jt_registry_node reg;
-	struct member_chunk *last; /* the chunk being filled */
-	_Atomic size_t members;    /* read by introspection */
-	_Atomic int phase;         /* JT_TXN_OPEN / RUNNING / RETIRING */
-	uint32_t armed;
-	bool committing;               /* builder: inside the setup pass */
-	bool setup_ops;                /* builder: some member has prepare..clean */
-	_Atomic bool cancel_delivered; /* dispatcher writes, introspection reads */
-	bool ready;                    /* dispatcher, ordered mode */
+	jt_cacheline_aligned struct jt_registry_node reg; /* linked while allocated */
+	/* Non-zero while the txn is live (begin to the end of retirement):
+	 * introspection's proof of a consistent snapshot (txn_live.h). */
+	_Atomic uint64_t id;
+	struct member_chunk *last;            /* the chunk being filled */
+	const struct jt_member_ops *last_ops; /* builder: the last added */
+	_Atomic size_t members;               /* read by introspection */
+	_Atomic int phase;                    /* JT_TXN_OPEN / RUNNING / RETIRING */
+	_Atomic uint32_t armed;               /* builder: load + store; introspection reads */
+	bool committing;                      /* builder: inside the setup pass */
+	uint8_t member_ops;                   /* MEMBER_*: what some member's ops have */
+	_Atomic bool cancel_delivered;        /* dispatcher writes, introspection reads */
+	bool ready;                           /* dispatcher, ordered mode */
 	union {
 		struct { /* until retired */
 			void (*done)(void *opaque, int status);
@@ -95,11 +107,11 @@ struct jt_txn {
 			struct commit_waiter *waiter;
 			struct jt_mpsc_node order_node; /* JT_RUNTIME_ORDERED */
 		} live;
-		/* After: batched reclamation, then the cache. */
+		/* After: a batch back to the cache, or freed. */
 		struct {
 			jt_txn *next; /* in its batch, then in a cache */
 			/* The first txn of a batch only: */
-			struct jt_work reclaim;
+			struct jt_work reclaim; /* frees it after a grace period */
 			jt_txn *batch_tail;
 			uint32_t batch_count;
 		} dead;
@@ -127,8 +139,12 @@ struct builder_counters {
  */
 struct txn_cache {
 	jt_cacheline_aligned _Atomic(jt_txn *) returned;
-	_Atomic uint32_t cached; /* approximate size, bounds the cache */
+	/* given - taken: about how many are cached, bounds the cache. Each
+	 * has one writer at a time (load + store, no RMW): `given` the
+	 * dispatcher, `taken` whoever holds busy. */
+	_Atomic uint32_t given;
 	_Atomic uint32_t busy;
+	_Atomic uint32_t taken;
 	jt_txn *local; /* owned by whoever holds busy */
 };
 
@@ -168,9 +184,6 @@ struct jt_runtime {
 	} limbo[JT_REGISTRY_SHARDS];
 	struct jt_reclaimer reclaimer;
 
-	/* Threads inside jt_runtime_foreach_txn (retire.c, limbo_flush_shard). */
-	jt_cacheline_aligned _Atomic uint64_t walkers;
-
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
 	jt_cacheline_aligned _Atomic uint32_t retire_epoch;
 	_Atomic uint32_t epoch_waiters;
@@ -192,7 +205,7 @@ static inline struct member_chunk *chunk_next(const jt_txn *t, const struct memb
 /* Walk every member in registration order. */
 #define for_each_member(t, c, j)                                                                   \
 	for ((c) = &(t)->chunk; (c) != NULL; (c) = chunk_next((t), (c)))                           \
-		for ((j) = (c)->jobs; (j) < (c)->jobs + (c)->count; (j)++)
+		for (jt_job *end_ = ((j) = (c)->jobs) + (c)->count; (j) < end_; (j)++)
 
 static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
 {
@@ -202,10 +215,21 @@ static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
 
 /* txn.c */
 void txn_hand_off(jt_txn *t);
+void txn_ready_hand_off(jt_txn *t);
 bool txn_record_failure(jt_txn *t, int ret, bool from_prepare);
-void txn_put(jt_txn *t);
 void txn_free(jt_txn *t);
 void txn_free_chunks(jt_txn *t, struct member_chunk *first);
+
+/* Drop one unit of pending; the last one hands the txn to the dispatcher
+ * (txn.c, point 3). Inline: every completion comes through here. */
+static inline void txn_put(jt_txn *t)
+{
+	/* acq_rel: release our writes (the job's ret, anything before the
+	 * completion) into the chain; the last decrementer acquires them all.
+	 * Pairs with every other fetch_sub on `pending`. */
+	if (jt_fetch_sub_acq_rel(&t->pending, 1) == 1)
+		txn_ready_hand_off(t);
+}
 
 /* txn_cache.c */
 jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard);
