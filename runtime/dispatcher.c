@@ -38,6 +38,12 @@ static bool has_work(struct jt_dispatcher *d)
 	return d->batch != NULL || !jt_mpsc_empty(&d->queue) || backlog_ready(d);
 }
 
+static void prefetch(struct jt_dispatcher *d, struct jt_mpsc_node *n)
+{
+	if (n != NULL && d->hooks.prefetch != NULL)
+		d->hooks.prefetch(jt_work_of(n));
+}
+
 /*
  * Run items and backlog until `budget` units ran (0 = no limit). Items come
  * from the queue a spliced batch at a time; with `once`, at most one batch
@@ -61,11 +67,14 @@ static unsigned run_some(struct jt_dispatcher *d, unsigned budget, bool once)
 			    !jt_mpsc_splice(&d->queue, &d->batch, &d->batch_last))
 				break;
 			spliced = true;
+			prefetch(d, d->batch);
 		}
 		n = d->batch;
 		d->batch = jt_mpsc_chain_next(n, d->batch_last);
-		if (d->batch != NULL && d->hooks.prefetch != NULL)
-			d->hooks.prefetch(jt_work_of(d->batch));
+		/* Two ahead: the item after next was linked by now, most likely,
+		 * and one item's run is too short to hide a miss. */
+		if (d->batch != NULL)
+			prefetch(d, jt_mpsc_chain_peek(d->batch, d->batch_last));
 		done += jt_work_of(n)->run(jt_work_of(n));
 	}
 	return done;

@@ -92,6 +92,17 @@ bool jt_mpsc_splice(struct jt_mpsc_queue *q, struct jt_mpsc_node **first,
 struct jt_mpsc_node *jt_mpsc_chain_next(struct jt_mpsc_node *n, struct jt_mpsc_node *last);
 
 /*
+ * jt_mpsc_chain_peek: as jt_mpsc_chain_next, but NULL instead of waiting
+ * for a link still being stored. For prefetching: the link is loaded
+ * relaxed, so the node's contents are not yet ordered for the caller.
+ */
+static inline struct jt_mpsc_node *jt_mpsc_chain_peek(struct jt_mpsc_node *n,
+                                                      struct jt_mpsc_node *last)
+{
+	return n == last ? NULL : jt_load_relaxed(&n->next);
+}
+
+/*
  * jt_mpsc_empty: true when no node is queued, not even half pushed.
  * Consumer only; seq_cst load of the tail (see jt_mpsc_push).
  */

@@ -54,6 +54,7 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_store_relaxed(&rt->counters.cancels, 0);
 	rt->unsignalled = 0;
 	rt->slot_batch = 0;
+	rt->now_reuse = 0;
 	memset(rt->limbo, 0, sizeof(rt->limbo));
 	jt_store_relaxed(&rt->retire_epoch, 0);
 	jt_store_relaxed(&rt->epoch_waiters, 0);
@@ -218,8 +219,7 @@ void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out)
 struct foreach_ctx {
 	int (*fn)(const struct jt_txn_info *i, void *arg);
 	void *arg;
-	uint64_t now_ticks;
-	double ticks_per_ns;
+	uint64_t now_ns;
 	int visited;
 };
 
@@ -250,7 +250,7 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	struct foreach_ctx *ctx = arg;
 	jt_txn *t = (jt_txn *)((char *)n - offsetof(jt_txn, reg));
 	struct jt_txn_info info;
-	uint64_t begin_ticks, age_ticks;
+	uint64_t begin_ns;
 
 	/* acquire: pairs with the release store of the id in jt_txn_begin,
 	 * so the fields below are this txn's, not the previous user's. */
@@ -270,13 +270,14 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	info.jobs_pending = t->committing;
 #endif
 	info.status = jt_load_relaxed(&t->status);
-	begin_ticks = jt_load_relaxed(&t->begin_ticks);
+	begin_ns = jt_load_relaxed(&t->begin_ns);
 	/* acq_rel: the txn is still the one whose id we read; pairs with the
 	 * exchange that ends its retirement (retire.c). */
 	if (jt_fetch_add_acq_rel(&t->id, 0) != info.id)
 		return 0;
-	age_ticks = ctx->now_ticks > begin_ticks ? ctx->now_ticks - begin_ticks : 0;
-	info.age_ns = (uint64_t)((double)age_ticks / ctx->ticks_per_ns);
+	/* The begin stamp is coarse (at most a kernel tick early): ages read
+	 * a few ms long, never short, and grow between walks. */
+	info.age_ns = ctx->now_ns > begin_ns ? ctx->now_ns - begin_ns : 0;
 	ctx->visited++;
 	return ctx->fn(&info, ctx->arg);
 }
@@ -292,8 +293,7 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 		return -EOWNERDEAD;
 	ctx.fn = fn;
 	ctx.arg = arg;
-	ctx.now_ticks = jt_clock_ticks();
-	ctx.ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
+	ctx.now_ns = jt_monotonic_ns();
 	ctx.visited = 0;
 	/* The read-side section keeps every object it reaches in memory: a
 	 * txn is freed only after it is unlinked and a grace period passed

@@ -66,6 +66,8 @@ _Static_assert(offsetof(jt_txn, inline_member) ==
                "inline member must follow the first chunk's header");
 _Static_assert(sizeof(jt_job) <= 64, "a member is at most 64 bytes");
 _Static_assert(sizeof(jt_txn) <= 256, "a txn is at most 256 bytes");
+_Static_assert(offsetof(jt_txn, inline_member) == JT_CACHELINE,
+               "the first member is the txn's second line");
 
 void txn_hand_off(jt_txn *t)
 {
@@ -220,7 +222,7 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	t->rt = rt;
 	t->ready_ticks = 0;
 	t->work.run = txn_dispatch;
-	jt_store_relaxed(&t->begin_ticks, jt_clock_ticks());
+	jt_store_relaxed(&t->begin_ns, jt_clock_coarse_ns());
 	t->last = &t->chunk;
 	t->chunk.count = 0;
 	jt_store_relaxed(&t->members, 0);

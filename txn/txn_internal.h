@@ -3,10 +3,11 @@
  *
  * Layout follows who touches what. A txn's first cache line holds what
  * completers touch (the pending count, the status, the flags, the hand-off
- * item); the rest is the builder's before commit and the dispatcher's after.
- * Per-member state is 64 bytes; members live in chunks that double in size
- * (1, 2, 4 ... 256 members), so a txn makes one allocation per chunk, not
- * per member, and jt_job pointers never move.
+ * item), its second the first member; the other two are the builder's
+ * before commit and the dispatcher's after. Per-member state is 64 bytes;
+ * members live in chunks that double in size (1, 2, 4 ... 127 members), so
+ * a txn makes one allocation per chunk, not per member, and jt_job pointers
+ * never move.
  */
 #ifndef JT_TXN_INTERNAL_H
 #define JT_TXN_INTERNAL_H
@@ -78,18 +79,23 @@ struct commit_waiter {
 };
 
 struct jt_txn {
-	/* --- completers' line (begin_ticks: read-only after begin) --- */
+	/* --- completers' lines: the countdown, then the first member --- */
 	jt_cacheline_aligned _Atomic uint64_t pending;
 	_Atomic int status;
 	_Atomic uint32_t flags;
 	jt_runtime *rt;
-	uint64_t ready_ticks;         /* by whoever brought pending to 0 */
-	struct jt_work work;          /* the hand-off to the dispatcher */
-	_Atomic uint64_t begin_ticks; /* introspection's age (clock.h) */
+	uint64_t ready_ticks; /* by whoever brought pending to 0 */
+	struct jt_work work;  /* the hand-off to the dispatcher */
+	/* The first member lives in the txn: a one-job txn is one object, and
+	 * its job shares the aligned pair of lines of the countdown (the
+	 * lines a completer writes and the dispatcher reads first). Chunks
+	 * after it are kept when the txn is recycled. */
+	struct member_chunk chunk;
+	jt_job inline_member[TXN_INLINE_MEMBERS];
 	/* --- builder until sealed, dispatcher after --- */
 	jt_cacheline_aligned struct jt_registry_node reg; /* linked while allocated */
 	/* Non-zero while the txn is live (begin to the end of retirement):
-	 * introspection's proof of a consistent snapshot (txn_live.h). */
+	 * introspection's proof of a consistent snapshot (txn.c, point 7). */
 	_Atomic uint64_t id;
 	struct member_chunk *last;            /* the chunk being filled */
 	const struct jt_member_ops *last_ops; /* builder: the last added */
@@ -100,6 +106,7 @@ struct jt_txn {
 	uint8_t member_ops;                   /* MEMBER_*: what some member's ops have */
 	_Atomic bool cancel_delivered;        /* dispatcher writes, introspection reads */
 	bool ready;                           /* dispatcher, ordered mode */
+	_Atomic uint64_t begin_ns;            /* coarse clock: introspection's age */
 	union {
 		struct { /* until retired */
 			void (*done)(void *opaque, int status);
@@ -116,10 +123,6 @@ struct jt_txn {
 			uint32_t batch_count;
 		} dead;
 	} u;
-	/* The first member lives in the txn: a one-job txn is one object.
-	 * Chunks after it are kept when the txn is recycled. */
-	struct member_chunk chunk;
-	jt_job inline_member[TXN_INLINE_MEMBERS];
 };
 
 /* Builder-side counters, one set per registry shard (per builder thread). */
@@ -178,6 +181,8 @@ struct jt_runtime {
 	struct jt_latency_histogram latency;
 	unsigned unsignalled; /* retirements waiters have not been woken for */
 	unsigned slot_batch;  /* retirements since the last mid-pass slot signal */
+	uint64_t now_ticks;   /* the clock, read again every few retirements */
+	unsigned now_reuse;   /* retirements left before now_ticks is read again */
 	struct limbo {        /* per shard: the batch being filled */
 		jt_txn *head, *tail;
 		uint32_t count;
