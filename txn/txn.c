@@ -53,12 +53,17 @@
 #include "txn/txn_internal.h"
 
 /*
- * Chunks double up to 127 members: 16 + 127 x 64 = 8144 bytes, inside
- * jemalloc's 8 KiB small size class (slab, thread cache). 256 members made
- * 16400 bytes, a large class (20 KiB, extent allocator, page purges and
- * faults when many large txns come and go).
+ * Chunk capacities after the inline member: 15, 48, then 127 each, so that
+ * txns of 16 and of 64 members fill their chunks exactly, and a recycled
+ * txn keeps the 15 (txn_cache.c keeps 16 members) and allocates at most
+ * one chunk more up to 64 members. 127 members are 16 + 127 x 64 = 8144
+ * bytes, inside jemalloc's 8 KiB small size class (slab, thread cache);
+ * 256 members made 16400 bytes, a large class (20 KiB, extent allocator,
+ * page purges and faults when many large txns come and go).
  */
-#define CHUNK_MAX_MEMBERS 127
+#define CHUNK_SECOND_MEMBERS 15
+#define CHUNK_THIRD_MEMBERS  48
+#define CHUNK_MAX_MEMBERS    127
 
 /* The inline first member is the first chunk's storage. */
 _Static_assert(offsetof(jt_txn, inline_member) ==
@@ -246,17 +251,17 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	return 0;
 }
 
-/* The next chunk to fill: a kept spare, or a new one twice the size. Out of
- * line, so that jt_txn_add's common path saves no registers. */
+/* The next chunk to fill: a kept spare, or a new one. Out of line, so that
+ * jt_txn_add's common path saves no registers. */
 __attribute__((noinline, cold)) static struct member_chunk *chunk_advance(jt_txn *t)
 {
 	struct member_chunk *c = t->last->next;
 	uint32_t cap;
 
 	if (c == NULL) {
-		cap = t->last->cap * 2;
-		if (cap > CHUNK_MAX_MEMBERS)
-			cap = CHUNK_MAX_MEMBERS;
+		cap = t->last == &t->chunk                   ? CHUNK_SECOND_MEMBERS
+		      : t->last->cap == CHUNK_SECOND_MEMBERS ? CHUNK_THIRD_MEMBERS
+		                                             : CHUNK_MAX_MEMBERS;
 		c = jt_alloc_get(&t->rt->alloc, sizeof(*c) + cap * sizeof(jt_job));
 		if (c == NULL)
 			return NULL;

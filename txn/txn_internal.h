@@ -5,7 +5,7 @@
  * completers touch (the pending count, the status, the flags, the hand-off
  * item), its second the first member; the other two are the builder's
  * before commit and the dispatcher's after. Per-member state is 64 bytes;
- * members live in chunks that double in size (1, 2, 4 ... 127 members), so
+ * members live in chunks (1 inline, then 15, 48, 127, 127 ... members), so
  * a txn makes one allocation per chunk, not per member, and jt_job pointers
  * never move.
  */
