@@ -47,6 +47,7 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	}
 	jt_store_relaxed(&rt->inflight, 0);
 	jt_store_relaxed(&rt->misuse, 0);
+	jt_store_relaxed(&rt->walkers, 0);
 	jt_store_relaxed(&rt->retired, 0);
 	jt_store_relaxed(&rt->counters.failed, 0);
 	jt_store_relaxed(&rt->counters.jobs_completed, 0);
@@ -295,11 +296,16 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 	ctx.arg = arg;
 	ctx.now_ns = jt_monotonic_ns();
 	ctx.visited = 0;
-	/* The read-side section keeps every object it reaches in memory: a
-	 * txn is freed only after it is unlinked and a grace period passed
-	 * (txn_cache.c). */
+	/* seq_cst: the Dekker pair with free_or_defer (txn_cache.c): either
+	 * it sees this walker and frees after a grace period, which the
+	 * read-side section below holds off, or this walk cannot reach what
+	 * it unlinked. */
+	jt_fetch_add_seq_cst(&rt->walkers, 1);
 	jt_rcu_read_lock();
 	jt_registry_foreach(&rt->registry, visit_txn, &ctx);
 	jt_rcu_read_unlock();
+	/* release: the walk's reads happen before a free that sees the count
+	 * drop (free_or_defer's RMW reads this). */
+	jt_fetch_sub_acq_rel(&rt->walkers, 1);
 	return ctx.visited;
 }

@@ -53,16 +53,17 @@
 #include "txn/txn_internal.h"
 
 /*
- * Chunk capacities after the inline member: 15, 48, then 127 each, so that
- * txns of 16 and of 64 members fill their chunks exactly, and a recycled
- * txn keeps the 15 (txn_cache.c keeps 16 members) and allocates at most
- * one chunk more up to 64 members. 127 members are 16 + 127 x 64 = 8144
- * bytes, inside jemalloc's 8 KiB small size class (slab, thread cache);
- * 256 members made 16400 bytes, a large class (20 KiB, extent allocator,
- * page purges and faults when many large txns come and go).
+ * Chunk capacities after the inline member: 15, 63, then 127 each. Each
+ * fills a jemalloc size class (16 + n x 64 bytes: 976 of 1 KiB, 4048 of
+ * 4 KiB, 8144 of 8 KiB; a 48-member chunk, 3088 bytes in the 3.5 KiB class,
+ * made growth at G=256 25 % slower). A recycled txn keeps the 15
+ * (txn_cache.c keeps 16 members) and allocates one chunk more up to 79
+ * members. 256 members in one chunk made 16400 bytes, a large class
+ * (20 KiB, extent allocator, page purges and faults when many large txns
+ * come and go).
  */
 #define CHUNK_SECOND_MEMBERS 15
-#define CHUNK_THIRD_MEMBERS  48
+#define CHUNK_THIRD_MEMBERS  63
 #define CHUNK_MAX_MEMBERS    127
 
 /* The inline first member is the first chunk's storage. */

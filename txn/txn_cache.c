@@ -7,9 +7,8 @@
  * See struct txn_cache for the protocol; nothing here ever waits. The
  * bounds keep what a burst leaves behind small: at most CACHE_MAX_TXNS
  * txns per shard, each keeping chunks for CACHE_KEEP_MEMBERS members
- * (about 4 KiB with its chunks, 1 MiB per shard for one-job txns). A batch
- * beyond them is unlinked from the registry and freed by the reclaimer
- * after a grace period, when no introspection walk can still read it.
+ * (1.2 KiB with its chunk; 1 MiB per shard for one-job txns). A batch
+ * beyond them is unlinked from the registry and freed (free_or_defer).
  */
 #include "txn/txn_internal.h"
 
@@ -43,6 +42,31 @@ static unsigned free_batch(struct jt_work *w)
 	return 0;
 }
 
+/*
+ * Unlink a batch beyond the cache's bounds and free it: at once when no
+ * introspection walk is in progress (the common case), else after a grace
+ * period, on the reclaimer.
+ *
+ * Why "at once" is safe: a walker increments `walkers` (seq_cst RMW) before
+ * it starts and decrements it (release) when done. Our unlinks come before
+ * the seq_cst RMW below. If it reads 0, every walker that had started is
+ * done and its reads happen before (we read its decrement's chain); a later
+ * walker's increment follows ours in the RMW chain on `walkers`, so our
+ * unlinks happen before its walk: it cannot reach the batch. Cost: one RMW
+ * per batch.
+ */
+static void free_or_defer(jt_runtime *rt, jt_txn *first)
+{
+	for (jt_txn *t = first; t != NULL; t = t->u.dead.next)
+		jt_registry_remove(&rt->registry, &t->reg);
+	if (jt_fetch_add_seq_cst(&rt->walkers, 0) == 0) {
+		free_batch(&first->u.dead.reclaim);
+		return;
+	}
+	first->u.dead.reclaim.run = free_batch;
+	jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
+}
+
 void txn_cache_give_batch(jt_runtime *rt, jt_txn *first)
 {
 	struct txn_cache *cache = &rt->caches[first->reg.shard];
@@ -52,10 +76,7 @@ void txn_cache_give_batch(jt_runtime *rt, jt_txn *first)
 
 	if (jt_load_relaxed(&cache->given) - jt_load_relaxed(&cache->taken) + count >
 	    CACHE_MAX_TXNS) {
-		for (jt_txn *t = first; t != NULL; t = t->u.dead.next)
-			jt_registry_remove(&rt->registry, &t->reg);
-		first->u.dead.reclaim.run = free_batch;
-		jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
+		free_or_defer(rt, first);
 		return;
 	}
 	jt_store_relaxed(&cache->given, jt_load_relaxed(&cache->given) + count);

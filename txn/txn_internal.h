@@ -5,7 +5,7 @@
  * completers touch (the pending count, the status, the flags, the hand-off
  * item), its second the first member; the other two are the builder's
  * before commit and the dispatcher's after. Per-member state is 64 bytes;
- * members live in chunks (1 inline, then 15, 48, 127, 127 ... members), so
+ * members live in chunks (1 inline, then 15, 63, 127, 127 ... members), so
  * a txn makes one allocation per chunk, not per member, and jt_job pointers
  * never move.
  */
@@ -188,6 +188,9 @@ struct jt_runtime {
 		uint32_t count;
 	} limbo[JT_REGISTRY_SHARDS];
 	struct jt_reclaimer reclaimer;
+
+	/* Threads inside jt_runtime_foreach_txn (txn_cache.c, free_or_defer). */
+	jt_cacheline_aligned _Atomic uint64_t walkers;
 
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
 	jt_cacheline_aligned _Atomic uint32_t retire_epoch;
