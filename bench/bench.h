@@ -49,6 +49,7 @@ struct bench_opts {
 	enum bench_format format;
 	const char *csv_file; /* also write the CSV there */
 	bool no_peers;        /* jobtxn runs only */
+	unsigned group;       /* fanin, build, growth: this G only (0 = all) */
 };
 
 struct wl_params;

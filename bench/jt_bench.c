@@ -51,7 +51,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
 	           "                [--max-threads N] [--inflight JOBS] [--soak-seconds S]\n"
 	           "                [--workload NAME[,NAME]] [--json|--csv] [--csv-file PATH]\n"
-	           "                [--no-peers]\n"
+	           "                [--no-peers] [--group G]\n"
 	           "  --quick          short demo: 3 runs x 0.1 s per configuration\n"
 	           "  --seconds S      timed seconds per run (default 1; quick 0.1)\n"
 	           "  --runs N         runs per configuration and implementation (default 5; quick "
@@ -66,7 +66,9 @@ static void usage(FILE *f)
 	           "                   (default: all)\n"
 	           "  --json, --csv    machine-readable results on stdout instead of the table\n"
 	           "  --csv-file PATH  also write the CSV to PATH\n"
-	           "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n");
+	           "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n"
+	           "  --group G        fanin, build, growth: jobs per txn G only (default: the\n"
+	           "                   sweeps 1,64,4096 / 1,64 / 1,16,256,4096,65536)\n");
 }
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -126,6 +128,7 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 	        {"soak-seconds", required_argument, NULL, 'k'},
 	        {"csv-file", required_argument, NULL, 'f'},
 	        {"no-peers", no_argument, NULL, 'n'},
+	        {"group", required_argument, NULL, 'g'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"csv", no_argument, NULL, 'c'},
 	        {"help", no_argument, NULL, 'h'},
@@ -180,6 +183,10 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 		case 'n':
 			o->no_peers = true;
 			break;
+		case 'g':
+			o->group = (unsigned)parse_ulong(optarg, 1, 1u << 20,
+			                                 "bad --group '%s' (1..1048576)");
+			break;
 		case 'j':
 			o->format = FMT_JSON;
 			break;
@@ -210,18 +217,24 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 
 static size_t list_configs(const struct bench_opts *o, struct config *c)
 {
-	static const unsigned fanin_g[] = {1, 64, 4096}, build_g[] = {1, 64},
-	                      growth_g[] = {1, 16, 256, 4096, 65536};
+	static const unsigned fanin_sweep[] = {1, 64, 4096}, build_sweep[] = {1, 64},
+	                      growth_sweep[] = {1, 16, 256, 4096, 65536};
+	const unsigned *fanin_g = fanin_sweep, *build_g = build_sweep, *growth_g = growth_sweep;
+	size_t nfanin = 3, nbuild = 2, ngrowth = 5;
 	const struct bench_impl *mutex = &bench_impl_mutex;
 	size_t n = 0;
 
+	if (o->group != 0) { /* --group: one G instead of each sweep */
+		fanin_g = build_g = growth_g = &o->group;
+		nfanin = nbuild = ngrowth = 1;
+	}
 	if (o->workloads & (1u << WL_FANIN))
-		for (size_t i = 0; i < sizeof(fanin_g) / sizeof(fanin_g[0]); i++)
+		for (size_t i = 0; i < nfanin; i++)
 			c[n++] = (struct config){WL_FANIN, fanin_g[i], o->threads, mutex};
 	if (o->workloads & (1u << WL_POOL))
 		c[n++] = (struct config){WL_POOL, 64, o->threads, &bench_impl_libuv};
 	if (o->workloads & (1u << WL_BUILD))
-		for (size_t i = 0; i < sizeof(build_g) / sizeof(build_g[0]); i++)
+		for (size_t i = 0; i < nbuild; i++)
 			c[n++] = (struct config){WL_BUILD, build_g[i], 1, mutex};
 	if (o->workloads & (1u << WL_LATENCY))
 		c[n++] = (struct config){WL_LATENCY, 1, 1, mutex};
@@ -229,7 +242,7 @@ static size_t list_configs(const struct bench_opts *o, struct config *c)
 		for (unsigned t = 1; t <= o->max_threads && n < MAX_CONFIGS - 8; t++)
 			c[n++] = (struct config){WL_SCALING, 64, t, mutex};
 	if (o->workloads & (1u << WL_GROWTH))
-		for (size_t i = 0; i < sizeof(growth_g) / sizeof(growth_g[0]); i++)
+		for (size_t i = 0; i < ngrowth; i++)
 			if (growth_g[i] <= o->inflight_jobs)
 				c[n++] = (struct config){WL_GROWTH, growth_g[i], 1, mutex};
 	if (o->workloads & (1u << WL_IDLE))

@@ -15,25 +15,38 @@ static bool reclaim_has_work(void *arg)
 {
 	struct jt_reclaimer *r = arg;
 
-	return !jt_mpsc_empty(&r->queue) || jt_load_seq_cst(&r->stop);
+	return !jt_mpsc_empty(&r->queue) || !jt_mpsc_empty(&r->soon) || jt_load_seq_cst(&r->stop);
 }
 
-/* Take everything queued now, wait one grace period, run it. */
-static bool reclaim_round(struct jt_reclaimer *r)
+/* Run a spliced chain; read each link first: an item's memory is freed or
+ * recycled by its run. */
+static void run_chain(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
 {
-	struct jt_mpsc_node *n, *last;
-
-	if (!jt_mpsc_splice(&r->queue, &n, &last))
-		return false;
-	jt_rcu_synchronize();
 	while (n != NULL) {
-		/* Read before running: the item's memory is recycled. */
 		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
 
 		jt_work_of(n)->run(jt_work_of(n));
 		n = next;
 	}
-	return true;
+}
+
+/* Run what is posted for soon, then take everything posted for after a
+ * grace period, wait one, run it. */
+static bool reclaim_round(struct jt_reclaimer *r)
+{
+	struct jt_mpsc_node *n, *last;
+	bool ran = false;
+
+	if (jt_mpsc_splice(&r->soon, &n, &last)) {
+		run_chain(n, last);
+		ran = true;
+	}
+	if (jt_mpsc_splice(&r->queue, &n, &last)) {
+		jt_rcu_synchronize();
+		run_chain(n, last);
+		ran = true;
+	}
+	return ran;
 }
 
 static void *reclaimer_main(void *arg)
@@ -55,6 +68,7 @@ static void *reclaimer_main(void *arg)
 int jt_reclaimer_start(struct jt_reclaimer *r)
 {
 	jt_mpsc_init(&r->queue);
+	jt_mpsc_init(&r->soon);
 	jt_store_relaxed(&r->wake, JT_PARK_AWAKE);
 	jt_store_relaxed(&r->stop, false);
 	return jt_thread_start(&r->thread, "jt-reclaim", reclaimer_main, r);
@@ -71,5 +85,12 @@ void jt_reclaimer_post(struct jt_reclaimer *r, struct jt_work *w)
 {
 	/* The push's seq_cst tail exchange publishes; see atomics/parking.h. */
 	jt_mpsc_push(&r->queue, &w->node);
+	jt_unpark(&r->wake);
+}
+
+void jt_reclaimer_post_soon(struct jt_reclaimer *r, struct jt_work *w)
+{
+	/* The push's seq_cst tail exchange publishes; see atomics/parking.h. */
+	jt_mpsc_push(&r->soon, &w->node);
 	jt_unpark(&r->wake);
 }

@@ -1,6 +1,7 @@
 /*
  * reclaimer.h - runs work items after an RCU grace period, on its own
- * thread `jt-reclaim`.
+ * thread `jt-reclaim`; also runs work that needs no grace period but should
+ * not hold up the thread that posts it (freeing memory in bulk).
  *
  * Posting is wait-free (an MPSC push; a futex wake only when the reclaimer
  * sleeps). The reclaimer takes everything posted, waits for one grace period
@@ -24,7 +25,8 @@
 #include "runtime/dispatcher.h"
 
 struct jt_reclaimer {
-	struct jt_mpsc_queue queue; /* batch style (mpsc_queue.h) */
+	struct jt_mpsc_queue queue; /* after a grace period; batch style */
+	struct jt_mpsc_queue soon;  /* no grace period; batch style */
 	jt_cacheline_aligned _Atomic uint32_t wake;
 	_Atomic bool stop;
 	pthread_t thread;
@@ -45,5 +47,12 @@ void jt_reclaimer_stop(struct jt_reclaimer *r);
  * visible to w->run.
  */
 void jt_reclaimer_post(struct jt_reclaimer *r, struct jt_work *w);
+
+/*
+ * jt_reclaimer_post_soon: run w->run(w) on the reclaimer, with no grace
+ * period, within about a nap. Any thread; everything written before is
+ * visible to w->run, which may post to either queue.
+ */
+void jt_reclaimer_post_soon(struct jt_reclaimer *r, struct jt_work *w);
 
 #endif /* JT_RECLAIMER_H */

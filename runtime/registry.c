@@ -44,17 +44,25 @@ void jt_registry_add(struct jt_registry *r, struct jt_registry_node *n)
 	jt_futex_lock_release(&s->lock);
 }
 
-void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n)
+/* Under the shard's lock. */
+static void unlink_node(struct jt_registry_node *n)
 {
-	struct jt_registry_shard *s = &r->shards[n->shard];
-	struct jt_registry_node *next;
+	struct jt_registry_node *next = jt_load_relaxed(&n->next);
 
-	jt_futex_lock_acquire(&s->lock);
-	next = jt_load_relaxed(&n->next);
 	/* `next` was published by its own add; release keeps the chain a
 	 * reader may follow from `prev` consistent (pairs with foreach). */
 	jt_store_release(&n->prev->next, next);
 	next->prev = n->prev;
+}
+
+void jt_registry_remove_chain(struct jt_registry *r, unsigned shard, struct jt_registry_node *first,
+                              struct jt_registry_node *(*next_of)(struct jt_registry_node *n))
+{
+	struct jt_registry_shard *s = &r->shards[shard];
+
+	jt_futex_lock_acquire(&s->lock);
+	for (struct jt_registry_node *n = first; n != NULL; n = next_of(n))
+		unlink_node(n);
 	jt_futex_lock_release(&s->lock);
 }
 

@@ -50,8 +50,13 @@ unsigned jt_registry_this_shard(void);
 /* jt_registry_add: link `n` into the calling thread's shard. Any thread. */
 void jt_registry_add(struct jt_registry *r, struct jt_registry_node *n);
 
-/* jt_registry_remove: unlink `n`. Any thread. Free it after a grace period. */
-void jt_registry_remove(struct jt_registry *r, struct jt_registry_node *n);
+/*
+ * jt_registry_remove_chain: unlink every node of a chain in one shard with
+ * one lock acquisition: from `first`, next_of(node) gives the following
+ * node, NULL after the last. Any thread. Free them after a grace period.
+ */
+void jt_registry_remove_chain(struct jt_registry *r, unsigned shard, struct jt_registry_node *first,
+                              struct jt_registry_node *(*next_of)(struct jt_registry_node *n));
 
 /*
  * jt_registry_foreach: call fn(n, arg) for each linked node until fn returns

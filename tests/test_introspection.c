@@ -285,3 +285,77 @@ Test(introspection, age_monotonic)
 	cr_assert_eq(jt_txn_commit(t, NULL, NULL), 0);
 	rt_free(rt);
 }
+
+/*
+ * More retired txns than the cache keeps (4096 per builder thread) are
+ * unlinked and freed while another thread walks: the walk must never read
+ * a freed txn (ASan reports a use after free) and must see only live ones.
+ * Thread mode (frees on the reclaimer) and poll mode (frees on the poller).
+ */
+#define OVERFLOW_TXNS 20000
+
+struct walker {
+	jt_runtime *rt;
+	atomic_bool stop;
+	atomic_ulong walks;
+	atomic_int bad;
+};
+
+static int check_live(const struct jt_txn_info *i, void *arg)
+{
+	struct walker *w = arg;
+
+	if (i->id == 0 || i->state < JT_TXN_OPEN || i->state > JT_TXN_RETIRING || i->members > 1)
+		atomic_fetch_add(&w->bad, 1);
+	return 0;
+}
+
+static void *walk_loop(void *arg)
+{
+	struct walker *w = arg;
+
+	while (!atomic_load(&w->stop)) {
+		if (jt_runtime_foreach_txn(w->rt, check_live, w) < 0)
+			atomic_fetch_add(&w->bad, 1);
+		atomic_fetch_add(&w->walks, 1);
+	}
+	return NULL;
+}
+
+static void overflow_while_walking(unsigned flags)
+{
+	static jt_job *jobs[OVERFLOW_TXNS];
+	struct walker w = {.rt = rt_new(flags, 0, 0)};
+	pthread_t tid;
+
+	cr_assert_eq(pthread_create(&tid, NULL, walk_loop, &w), 0);
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < OVERFLOW_TXNS; k++) {
+			jt_txn *t = txn_new(w.rt, 0);
+
+			cr_assert_eq(jt_txn_add(t, NULL, NULL, &jobs[k]), 0);
+			cr_assert_eq(jt_job_arm(jobs[k]), 0);
+			cr_assert_eq(jt_txn_commit(t, NULL, NULL), 0);
+		}
+		for (int k = 0; k < OVERFLOW_TXNS; k++)
+			cr_assert_eq(jt_job_complete(jobs[k], 0), 0);
+		cr_assert_eq(jt_runtime_drain(w.rt, -1), 0);
+	}
+	while (atomic_load(&w.walks) < 3)
+		sched_yield();
+	atomic_store(&w.stop, true);
+	pthread_join(tid, NULL);
+	cr_assert_eq(atomic_load(&w.bad), 0, "a walk saw a txn that is not live");
+	cr_assert_eq(live_txns(w.rt), 0);
+	rt_free(w.rt);
+}
+
+Test(introspection, cache_overflow_while_walking_thread_mode)
+{
+	overflow_while_walking(0);
+}
+
+Test(introspection, cache_overflow_while_walking_poll_mode)
+{
+	overflow_while_walking(JT_RUNTIME_POLL);
+}

@@ -296,7 +296,7 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 	ctx.arg = arg;
 	ctx.now_ns = jt_monotonic_ns();
 	ctx.visited = 0;
-	/* seq_cst: the Dekker pair with free_or_defer (txn_cache.c): either
+	/* seq_cst: the Dekker pair with release_batch (txn_cache.c): either
 	 * it sees this walker and frees after a grace period, which the
 	 * read-side section below holds off, or this walk cannot reach what
 	 * it unlinked. */
@@ -305,7 +305,7 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 	jt_registry_foreach(&rt->registry, visit_txn, &ctx);
 	jt_rcu_read_unlock();
 	/* release: the walk's reads happen before a free that sees the count
-	 * drop (free_or_defer's RMW reads this). */
+	 * drop (release_batch's RMW reads this). */
 	jt_fetch_sub_acq_rel(&rt->walkers, 1);
 	return ctx.visited;
 }

@@ -189,7 +189,7 @@ struct jt_runtime {
 	} limbo[JT_REGISTRY_SHARDS];
 	struct jt_reclaimer reclaimer;
 
-	/* Threads inside jt_runtime_foreach_txn (txn_cache.c, free_or_defer). */
+	/* Threads inside jt_runtime_foreach_txn (txn_cache.c, release_batch). */
 	jt_cacheline_aligned _Atomic uint64_t walkers;
 
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
