@@ -15,6 +15,7 @@
 #ifndef JT_PARKING_H
 #define JT_PARKING_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -34,24 +35,38 @@ static inline uint64_t jt_monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* jt_spin_for spins with pause instructions this long, then yields. */
+#define JT_SPIN_PAUSE_NS 500
+
 /*
- * jt_spin_for: spin until has_work(arg) or spin_ns elapsed (spin_ns < 0:
- * not at all). True when work arrived.
+ * jt_spin_for: wait until has_work(arg) or spin_ns elapsed (spin_ns < 0:
+ * not at all), without sleeping. True when work arrived.
+ *
+ * The first JT_SPIN_PAUSE_NS spin on pause instructions: a producer on
+ * another CPU is seen within a fraction of a microsecond. After that, each
+ * check is followed by sched_yield: when threads outnumber CPUs (a builder,
+ * workers and the dispatcher on two), a spinner that only paused would
+ * keep the very thread it waits for off the CPU for its whole time slice;
+ * yielding lets it run, and the spinner still needs no wake-up.
  */
 static inline bool jt_spin_for(int64_t spin_ns, bool (*has_work)(void *arg), void *arg)
 {
-	uint64_t deadline;
+	uint64_t start, now;
 
 	if (spin_ns < 0)
 		return false;
-	deadline = jt_monotonic_ns() + (uint64_t)spin_ns;
+	start = now = jt_monotonic_ns();
 	for (;;) {
 		for (int i = 0; i < 64; i++) {
 			if (has_work(arg))
 				return true;
-			jt_cpu_relax();
+			if (now - start < JT_SPIN_PAUSE_NS)
+				jt_cpu_relax();
+			else
+				sched_yield();
 		}
-		if (jt_monotonic_ns() >= deadline)
+		now = jt_monotonic_ns();
+		if (now - start >= (uint64_t)spin_ns)
 			return false;
 	}
 }
