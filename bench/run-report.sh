@@ -11,6 +11,8 @@
 #   strace-fanin.txt     strace -f -c of jobtxn's fanin workload alone: every
 #                        system call of the process (builder, completers,
 #                        dispatcher), with calls per completed job
+#   syscalls-by-thread.txt  the same run under `perf trace -s` (when perf
+#                        can trace here): system calls per thread kind
 #   bench/run-report.sh [OUT_DIR] [jt-bench options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +44,17 @@ echo "strace -f -c: $calls system calls in the whole process for $jobs completed
 	"($(awk -v c="$calls" -v j="$jobs" 'BEGIN {printf "%.6f", c / j}') per job)" |
 	tee -a "$out/strace-fanin.txt"
 cat "$out/strace-fanin.txt"
+
+# Which threads make the calls: perf trace names each thread (strace -f
+# does not). Optional: perf may be missing or not allowed to trace.
+if command -v perf >/dev/null &&
+	perf trace -s -o "$out/perf-trace.tmp" -- "$build/bench/jt-bench" --workload fanin \
+		--no-peers --runs 1 --seconds 1 >/dev/null 2>&1; then
+	echo "== system calls by thread kind (perf trace -s, fanin, jobtxn only)" >&2
+	awk '/^ [^ ].* \([0-9]+\), [0-9]+ events/ { kind = $1; sub(/-[0-9]+$/, "", kind); next }
+	     kind != "" && $1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ { n[kind " " $1] += $2 }
+	     END { for (k in n) print k, n[k] }' "$out/perf-trace.tmp" | sort |
+		awk 'BEGIN { print "thread_kind syscall calls" } { print }' | column -t |
+		tee "$out/syscalls-by-thread.txt"
+	rm -f "$out/perf-trace.tmp"
+fi
