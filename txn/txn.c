@@ -8,11 +8,12 @@
  *    completed. From begin to seal the hold is a bias, TXN_HOLD, larger
  *    than any number of jobs: pending starts there, arming touches only the
  *    builder's own count `armed` (no read-modify-write per job), and each
- *    completion subtracts one, so pending stays far above 0. The seal first
- *    turns the bias into one unit (pending -= TXN_HOLD - armed - 1, which
- *    leaves armed - completed + 1 >= 1), then gives up that unit. Arming
- *    happens only before the seal, on the builder's thread, so after the
- *    seal pending only falls.
+ *    completion subtracts one, so pending stays far above 0. The seal gives
+ *    up the hold by subtracting TXN_HOLD - armed, which leaves the armed
+ *    jobs not yet completed (or, when the hold becomes a cancel request's
+ *    unit, point 4, TXN_HOLD - armed - 1: one unit stays). Arming happens
+ *    only before the seal, on the builder's thread, so after the seal
+ *    pending only falls.
  * 2. Each armed job's state moves ARMED -> COMPLETED by a single
  *    compare-and-swap, so each job gives up its unit exactly once; a second
  *    completion loses the CAS and touches nothing else.
@@ -329,9 +330,6 @@ static void txn_seal(jt_txn *t)
 	uint32_t old;
 
 	t->committing = false;
-	/* relaxed: one more link in pending's chain of RMWs; it leaves at
-	 * least the hold's one unit, so it never hands the txn off (point 1). */
-	jt_fetch_sub_relaxed(&t->pending, TXN_HOLD - armed - 1);
 	jt_fetch_add_relaxed(&bc->jobs_armed, armed);
 	/* Counted before the hold drops, so committed >= retired always; the
 	 * release store of `retired` at retirement carries it to drain. */
@@ -341,10 +339,20 @@ static void txn_seal(jt_txn *t)
 		jt_mpsc_push(&rt->order_queue, &t->u.live.order_node);
 	/* acq_rel: pairs with the FAILING fetch_or in txn_record_failure. */
 	old = jt_fetch_or_acq_rel(&t->flags, TXN_SEALED);
-	if (old & TXN_FAILING)
-		txn_hand_off(t); /* the hold becomes the cancel request's unit */
-	else
-		txn_put(t);
+	if (old & TXN_FAILING) {
+		/* The hold becomes the cancel request's unit: make it one unit
+		 * before the dispatcher can drop it. relaxed: it leaves
+		 * armed - completed + 1 >= 1, so it never hands the txn off;
+		 * the post publishes. */
+		jt_fetch_sub_relaxed(&t->pending, TXN_HOLD - armed - 1);
+		txn_hand_off(t);
+	} else {
+		/* Convert the bias and give up the hold in one RMW (point 1).
+		 * A cancel request posted after the seal carries a failing
+		 * job's unit, which it has not dropped: pending cannot reach
+		 * 0 before its cancels ran, whichever RMW comes first. */
+		txn_put_n(t, TXN_HOLD - armed);
+	}
 }
 
 int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaque)

@@ -228,15 +228,20 @@ bool txn_record_failure(jt_txn *t, int ret, bool from_prepare);
 void txn_free(jt_txn *t);
 void txn_free_chunks(jt_txn *t, struct member_chunk *first);
 
-/* Drop one unit of pending; the last one hands the txn to the dispatcher
+/* Drop n units of pending; the last one hands the txn to the dispatcher
  * (txn.c, point 3). Inline: every completion comes through here. */
-static inline void txn_put(jt_txn *t)
+static inline void txn_put_n(jt_txn *t, uint64_t n)
 {
 	/* acq_rel: release our writes (the job's ret, anything before the
 	 * completion) into the chain; the last decrementer acquires them all.
 	 * Pairs with every other fetch_sub on `pending`. */
-	if (jt_fetch_sub_acq_rel(&t->pending, 1) == 1)
+	if (jt_fetch_sub_acq_rel(&t->pending, n) == n)
 		txn_ready_hand_off(t);
+}
+
+static inline void txn_put(jt_txn *t)
+{
+	txn_put_n(t, 1);
 }
 
 /* txn_cache.c */
