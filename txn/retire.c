@@ -257,6 +257,6 @@ void txn_pass_done(void *arg)
 	rt->now_reuse = 0;
 	if (rt->unsignalled != 0) {
 		rt->unsignalled = 0;
-		rt_signal_waiters(rt);
+		rt_signal_pass_end(rt);
 	}
 }

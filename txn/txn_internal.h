@@ -263,6 +263,7 @@ void txn_limbo_flush(jt_runtime *rt);
 
 /* wait.c */
 void rt_signal_waiters(jt_runtime *rt);
+void rt_signal_pass_end(jt_runtime *rt);
 bool rt_signal_slot_waiters(jt_runtime *rt);
 uint64_t rt_retired_sync(jt_runtime *rt);
 int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, int64_t timeout_ns);
