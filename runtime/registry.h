@@ -51,8 +51,8 @@ unsigned jt_registry_this_shard(void);
 void jt_registry_add(struct jt_registry *r, struct jt_registry_node *n);
 
 /*
- * jt_registry_remove_chain: unlink every node of a chain in one shard with
- * one lock acquisition: from `first`, next_of(node) gives the following
+ * jt_registry_remove_chain: unlink every node of a chain in one shard, a
+ * few per lock acquisition: from `first`, next_of(node) gives the following
  * node, NULL after the last. Any thread. Free them after a grace period.
  */
 void jt_registry_remove_chain(struct jt_registry *r, unsigned shard, struct jt_registry_node *first,
