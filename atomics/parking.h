@@ -35,21 +35,20 @@ static inline uint64_t jt_monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* jt_spin_for spins with pause instructions this long, then yields. */
-#define JT_SPIN_PAUSE_NS 500
-
 /*
  * jt_spin_for: wait until has_work(arg) or spin_ns elapsed (spin_ns < 0:
  * not at all), without sleeping. True when work arrived.
  *
- * The first JT_SPIN_PAUSE_NS spin on pause instructions: a producer on
- * another CPU is seen within a fraction of a microsecond. After that, each
- * check is followed by sched_yield: when threads outnumber CPUs (a builder,
- * workers and the dispatcher on two), a spinner that only paused would
- * keep the very thread it waits for off the CPU for its whole time slice;
- * yielding lets it run, and the spinner still needs no wake-up.
+ * The first pause_ns spin on pause instructions: a producer on another CPU
+ * is seen within a fraction of a microsecond. After that (pause_ns below
+ * spin_ns), each check is followed by sched_yield: when threads outnumber
+ * CPUs, a spinner that only paused keeps the thread it waits for off its
+ * CPU for a whole time slice; yielding lets it run, and the spinner still
+ * needs no wake-up. Which to use is the caller's measurement to make
+ * (worker_pool.c, dispatcher.c).
  */
-static inline bool jt_spin_for(int64_t spin_ns, bool (*has_work)(void *arg), void *arg)
+static inline bool jt_spin_for(int64_t spin_ns, int64_t pause_ns, bool (*has_work)(void *arg),
+                               void *arg)
 {
 	uint64_t start, now;
 
@@ -60,7 +59,7 @@ static inline bool jt_spin_for(int64_t spin_ns, bool (*has_work)(void *arg), voi
 		for (int i = 0; i < 64; i++) {
 			if (has_work(arg))
 				return true;
-			if (now - start < JT_SPIN_PAUSE_NS)
+			if (now - start < (uint64_t)pause_ns)
 				jt_cpu_relax();
 			else
 				sched_yield();
