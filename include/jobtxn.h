@@ -128,7 +128,8 @@ struct jt_member_ops {
 /*
  * struct jt_allocator: every internal allocation of a runtime goes through
  * it. Both functions may be called from any thread, concurrently (builders
- * allocate; the dispatcher, `jt-reclaim` and jt_runtime_destroy free).
+ * allocate; the dispatcher, a poller, `jt-reclaim` and jt_runtime_destroy
+ * free).
  * `free` gets the size passed to `alloc`. `alloc` returns NULL on failure;
  * the call that needed the memory then fails with -ENOMEM and changes
  * nothing.
@@ -216,8 +217,9 @@ JT_API void jt_runtime_opts_init(struct jt_runtime_opts *o);
 /*
  * jt_runtime_create: start a runtime: the dispatcher thread `jt-dispatch`
  * (unless JT_RUNTIME_POLL), `workers` threads `jt-worker-N`, and
- * `jt-reclaim`, which waits for RCU grace periods and recycles retired txns
- * (it sleeps while there is nothing to reclaim).
+ * `jt-reclaim`, which frees retired txns beyond what the runtime keeps for
+ * reuse, after an RCU grace period when an introspection walk may still
+ * read them (it sleeps while there is nothing to free).
  * Context: any thread. `o` NULL = defaults; `o` is copied (the allocator
  * struct it points to is copied too).
  * Returns 0 and *out, -EINVAL (NULL out, unknown flag, allocator without
