@@ -87,6 +87,19 @@ static unsigned run_some(struct jt_dispatcher *d, unsigned budget, bool once)
 	return done;
 }
 
+unsigned jt_work_run_chain(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
+{
+	unsigned ran = 0;
+
+	for (; n != NULL; ran++) {
+		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
+
+		jt_work_of(n)->run(jt_work_of(n));
+		n = next;
+	}
+	return ran;
+}
+
 static void signal_poller(struct jt_dispatcher *d)
 {
 	/* seq_cst: the Dekker pair with clear_poll_signal (file comment). */

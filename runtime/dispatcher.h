@@ -37,6 +37,13 @@ static inline struct jt_work *jt_work_of(struct jt_mpsc_node *n)
 	return (struct jt_work *)((char *)n - offsetof(struct jt_work, node));
 }
 
+/*
+ * jt_work_run_chain: run every item of a chain that jt_mpsc_splice took,
+ * in order, reading each link before the item runs (a run may free its
+ * item, recycle it or queue it again). Returns how many items ran.
+ */
+unsigned jt_work_run_chain(struct jt_mpsc_node *first, struct jt_mpsc_node *last);
+
 struct jt_dispatcher_hooks {
 	void *ctx;
 	/* Optional, as a pair: run backlog work, at most `budget` units

@@ -18,18 +18,6 @@ static bool reclaim_has_work(void *arg)
 	return !jt_mpsc_empty(&r->queue) || !jt_mpsc_empty(&r->soon) || jt_load_seq_cst(&r->stop);
 }
 
-/* Run a spliced chain; read each link first: an item's memory is freed or
- * recycled by its run. */
-static void run_chain(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
-{
-	while (n != NULL) {
-		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
-
-		jt_work_of(n)->run(jt_work_of(n));
-		n = next;
-	}
-}
-
 /* Run what is posted for soon, then take everything posted for after a
  * grace period, wait one, run it. */
 static bool reclaim_round(struct jt_reclaimer *r)
@@ -38,12 +26,12 @@ static bool reclaim_round(struct jt_reclaimer *r)
 	bool ran = false;
 
 	if (jt_mpsc_splice(&r->soon, &n, &last)) {
-		run_chain(n, last);
+		jt_work_run_chain(n, last);
 		ran = true;
 	}
 	if (jt_mpsc_splice(&r->queue, &n, &last)) {
 		jt_rcu_synchronize();
-		run_chain(n, last);
+		jt_work_run_chain(n, last);
 		ran = true;
 	}
 	return ran;

@@ -40,20 +40,6 @@ static bool worker_has_work(void *arg)
 	return !jt_mpsc_empty(&w->queue) || jt_load_seq_cst(&w->stop);
 }
 
-/* Run a spliced chain: an item's run may queue it again (mpsc_queue.h). */
-static unsigned run_chain(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
-{
-	unsigned ran = 0;
-
-	for (; n != NULL; ran++) {
-		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
-
-		jt_work_of(n)->run(jt_work_of(n));
-		n = next;
-	}
-	return ran;
-}
-
 static void linger(void)
 {
 	uint64_t end = jt_monotonic_ns() + WORKER_LINGER_NS;
@@ -72,7 +58,7 @@ static void *worker_main(void *arg)
 		struct jt_mpsc_node *first, *last;
 
 		if (jt_mpsc_splice(&w->queue, &first, &last)) {
-			if (run_chain(first, last) < WORKER_SHORT_BATCH)
+			if (jt_work_run_chain(first, last) < WORKER_SHORT_BATCH)
 				linger();
 			continue;
 		}
