@@ -29,17 +29,21 @@ void txn_cache_trim(jt_txn *t)
 	c->next = NULL;
 }
 
-/* The reclaimer, a grace period after the batch was unlinked. */
-static unsigned free_batch(struct jt_work *w)
+/* Free a list of dead txns linked through u.dead.next. */
+static void free_list(jt_txn *t)
 {
-	jt_txn *t = (jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim));
-
 	while (t != NULL) {
 		jt_txn *next = t->u.dead.next;
 
 		txn_free(t);
 		t = next;
 	}
+}
+
+/* The reclaimer, a grace period after the batch was unlinked. */
+static unsigned free_batch(struct jt_work *w)
+{
+	free_list((jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim)));
 	return 0;
 }
 
@@ -131,17 +135,9 @@ void txn_cache_fini(jt_runtime *rt)
 {
 	for (unsigned i = 0; i < JT_REGISTRY_SHARDS; i++) {
 		struct txn_cache *cache = &rt->caches[i];
-		jt_txn *lists[2] = {cache->local,
-		                    jt_xchg_acq_rel(&cache->returned, (jt_txn *)NULL)};
 
+		free_list(cache->local);
 		cache->local = NULL;
-		for (unsigned k = 0; k < 2; k++) {
-			while (lists[k] != NULL) {
-				jt_txn *next = lists[k]->u.dead.next;
-
-				txn_free(lists[k]);
-				lists[k] = next;
-			}
-		}
+		free_list(jt_xchg_acq_rel(&cache->returned, (jt_txn *)NULL));
 	}
 }
