@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 
+#include "txn/job_hook.h"
 #include "txn/txn_internal.h"
 
 static void count_misuse(jt_job *j)
@@ -15,13 +16,11 @@ static void count_misuse(jt_job *j)
 	jt_fetch_add_relaxed(&j->txn->rt->misuse, 1);
 }
 
-int jt_job_arm(jt_job *j)
+/* IDLE -> `armed` (JOB_ARMED or JOB_ARMED_HOOKED). */
+static int job_arm_as(jt_job *j, uint32_t armed)
 {
-	jt_txn *t;
+	jt_txn *t = j->txn;
 
-	if (j == NULL)
-		return -EINVAL;
-	t = j->txn;
 	if (jt_load_relaxed(&t->flags) & TXN_SEALED) {
 		count_misuse(j);
 		return -EINVAL;
@@ -34,11 +33,36 @@ int jt_job_arm(jt_job *j)
 		count_misuse(j);
 		return -EALREADY;
 	}
-	jt_store_relaxed(&j->state, JOB_ARMED);
+	jt_store_relaxed(&j->state, armed);
 	/* The hold's bias covers the job until the seal counts it (txn.c,
 	 * point 1); relaxed: read by the seal (same thread) and by
 	 * introspection (a snapshot). */
 	jt_store_relaxed(&t->armed, jt_load_relaxed(&t->armed) + 1);
+	return 0;
+}
+
+int jt_job_arm(jt_job *j)
+{
+	if (j == NULL)
+		return -EINVAL;
+	return job_arm_as(j, JOB_ARMED);
+}
+
+int jt_private_job_arm_hooked(jt_job *j, jt_job_cancel_hook *hook, void *arg)
+{
+	int err;
+
+	if (j == NULL || hook == NULL)
+		return -EINVAL;
+	err = job_arm_as(j, JOB_ARMED_HOOKED);
+	if (err != 0)
+		return err;
+	/* Builder, before the seal: the dispatcher reads them after it (the
+	 * seal's RMW and the cancel request's post order them). Nothing
+	 * reads them before: a hooked job is completed by its adapter alone,
+	 * and the completion path does not look at them. */
+	j->u.hook.fn = hook;
+	j->u.hook.arg = arg;
 	return 0;
 }
 
@@ -59,17 +83,24 @@ static void job_finish(jt_job *j, int ret)
 #endif
 }
 
-/* ARMED -> COMPLETED, or the error for a job in another state. */
-static int job_claim(jt_job *j)
+/*
+ * `armed` (JOB_ARMED or JOB_ARMED_HOOKED) -> COMPLETED, or the error for a
+ * job in another state: never armed (-EINVAL; a plain job's completion
+ * through the hooked call, too), completed or owned by an adapter
+ * (-EALREADY).
+ */
+static int job_claim(jt_job *j, uint32_t armed)
 {
-	uint32_t expected = JOB_ARMED;
+	uint32_t expected = armed;
 
 	/* relaxed: only decides who completes; the pending fetch_sub that
 	 * follows carries the ordering. */
 	if (jt_cas_relaxed(&j->state, &expected, JOB_COMPLETED))
 		return 0;
 	count_misuse(j);
-	return expected == JOB_IDLE ? -EINVAL : -EALREADY;
+	if (expected == JOB_IDLE || (armed == JOB_ARMED_HOOKED && expected == JOB_ARMED))
+		return -EINVAL;
+	return -EALREADY;
 }
 
 int jt_job_complete(jt_job *j, int ret)
@@ -78,18 +109,41 @@ int jt_job_complete(jt_job *j, int ret)
 
 	if (j == NULL)
 		return -EINVAL;
-	err = job_claim(j);
+	err = job_claim(j, JOB_ARMED);
 	if (err != 0)
 		return err;
 	job_finish(j, ret);
 	return 0;
 }
 
+int jt_private_job_complete_hooked(jt_job *j, int ret)
+{
+	int err;
+
+	if (j == NULL)
+		return -EINVAL;
+	err = job_claim(j, JOB_ARMED_HOOKED);
+	if (err != 0)
+		return err;
+	job_finish(j, ret);
+	return 0;
+}
+
+jt_runtime *jt_private_job_runtime(const jt_job *j)
+{
+	return j->txn->rt;
+}
+
+bool jt_private_runtime_on_dispatcher(const jt_runtime *rt)
+{
+	return jt_dispatcher_is_current(&rt->disp);
+}
+
 static void wrapped_complete(void *opaque, int ret)
 {
 	jt_job *j = opaque;
 
-	if (job_claim(j) != 0)
+	if (job_claim(j, JOB_ARMED) != 0)
 		return;
 	if (j->u.wrap.cb != NULL)
 		j->u.wrap.cb(j->u.wrap.cb_opaque, ret);

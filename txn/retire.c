@@ -40,11 +40,18 @@ static void deliver_cancels(jt_txn *t)
 		 * completes right after this load still gets its cancel,
 		 * which the contract allows (never after its done: the
 		 * cancel request holds a unit of pending). */
-		if (jt_load_relaxed(&j->state) != JOB_ARMED)
+		uint32_t state = jt_load_relaxed(&j->state);
+
+		if (state != JOB_ARMED && state != JOB_ARMED_HOOKED)
 			continue;
 		requested++;
 		if (j->ops != NULL && j->ops->cancel != NULL)
 			j->ops->cancel(j->opaque);
+		/* An adapter's hook (job_hook.h): its fields were written
+		 * before the job was armed, by the builder, before the seal
+		 * that the cancel request's post follows. */
+		if (state == JOB_ARMED_HOOKED)
+			j->u.hook.fn(j, j->u.hook.arg);
 	}
 	counter_add(&rt->counters.cancels, requested);
 }

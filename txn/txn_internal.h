@@ -28,8 +28,10 @@
 #include "runtime/worker_pool.h"
 #include "txn/trace.h"
 
-/* jt_job.state: one read-modify-write moves it forward. */
-enum { JOB_IDLE = 0, JOB_ARMED = 1, JOB_COMPLETED = 2 };
+/* jt_job.state: one read-modify-write moves it forward. A hooked job
+ * (job_hook.h) is armed as JOB_ARMED_HOOKED, which only
+ * jt_private_job_complete_hooked completes. */
+enum { JOB_IDLE = 0, JOB_ARMED = 1, JOB_COMPLETED = 2, JOB_ARMED_HOOKED = 3 };
 
 #define TXN_INLINE_MEMBERS 1
 
@@ -62,6 +64,10 @@ struct jt_job {
 			int (*fn)(jt_job *j, void *arg);
 			void *arg;
 		} submit;
+		struct { /* job_hook.h */
+			void (*fn)(jt_job *j, void *arg);
+			void *arg;
+		} hook;
 	} u;
 };
 
