@@ -5,7 +5,10 @@
  * lost: jt_mpsc_push's seq_cst tail exchange is the publication, and
  * jt_mpsc_empty's seq_cst tail load the re-check). Poll mode uses the same
  * Dekker pair with CLEAR/SIGNALLED and an eventfd write in place of the
- * futex wake.
+ * futex wake: a poster pushes (seq_cst), then loads `wake` (seq_cst) and
+ * writes the eventfd if it was CLEAR; a poll that found nothing drains the
+ * eventfd, stores CLEAR (seq_cst), then re-checks the queue (seq_cst), so
+ * either the poster sees CLEAR or the re-check sees its item.
  */
 #include "runtime/dispatcher.h"
 
@@ -16,8 +19,6 @@
 
 #include "atomics/parking.h"
 #include "runtime/thread_start.h"
-
-enum { POLL_CLEAR = 0, POLL_SIGNALLED = 1 };
 
 /*
  * The dispatcher spins on pause instructions only, never yielding: one
@@ -40,51 +41,10 @@ static bool backlog_ready(struct jt_dispatcher *d)
 	return d->hooks.backlog_ready != NULL && d->hooks.backlog_ready(d->hooks.ctx);
 }
 
+/* Poll mode: work is pending (seq_cst load of the tail). */
 static bool has_work(struct jt_dispatcher *d)
 {
-	return d->batch != NULL || !jt_mpsc_empty(&d->queue) || backlog_ready(d);
-}
-
-static void prefetch(struct jt_dispatcher *d, struct jt_mpsc_node *n)
-{
-	if (n != NULL && d->hooks.prefetch != NULL)
-		d->hooks.prefetch(jt_work_of(n));
-}
-
-/*
- * Run items and backlog until `budget` units ran (0 = no limit). Items come
- * from the queue a spliced batch at a time; with `once`, at most one batch
- * is spliced (a poll runs what was pending when it started, not what keeps
- * arriving). What a budget leaves of a batch runs first next time.
- */
-static unsigned run_some(struct jt_dispatcher *d, unsigned budget, bool once)
-{
-	unsigned done = 0;
-	bool spliced = false;
-
-	while (budget == 0 || done < budget) {
-		struct jt_mpsc_node *n;
-
-		if (backlog_ready(d)) {
-			done += d->hooks.backlog_run(d->hooks.ctx, budget ? budget - done : 0);
-			continue;
-		}
-		if (d->batch == NULL) {
-			if ((once && spliced) ||
-			    !jt_mpsc_splice(&d->queue, &d->batch, &d->batch_last))
-				break;
-			spliced = true;
-			prefetch(d, d->batch);
-		}
-		n = d->batch;
-		d->batch = jt_mpsc_chain_next(n, d->batch_last);
-		/* Two ahead: the item after next was linked by now, most likely,
-		 * and one item's run is too short to hide a miss. */
-		if (d->batch != NULL)
-			prefetch(d, jt_mpsc_chain_peek(d->batch, d->batch_last));
-		done += jt_work_of(n)->run(jt_work_of(n));
-	}
-	return done;
+	return d->rest != NULL || !jt_mpsc_empty(&d->queue) || backlog_ready(d);
 }
 
 unsigned jt_work_run_chain(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
@@ -100,38 +60,27 @@ unsigned jt_work_run_chain(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
 	return ran;
 }
 
-static void signal_poller(struct jt_dispatcher *d)
+void jt_dispatcher_signal_poller(struct jt_dispatcher *d)
 {
-	/* seq_cst: the Dekker pair with clear_poll_signal (file comment). */
-	if (jt_load_seq_cst(&d->wake) == POLL_CLEAR &&
-	    jt_xchg_seq_cst(&d->wake, POLL_SIGNALLED) == POLL_CLEAR)
+	/* seq_cst: the Dekker pair with clear_poll_signal (file comment);
+	 * the exchange elects one writer per idle->busy transition. */
+	if (jt_xchg_seq_cst(&d->wake, JT_POLL_SIGNALLED) == JT_POLL_CLEAR)
 		(void)eventfd_write(d->efd, 1);
 }
 
-static void clear_poll_signal(struct jt_dispatcher *d)
+__attribute__((noinline, cold)) static void clear_poll_signal(struct jt_dispatcher *d)
 {
 	eventfd_t value;
 
-	if (jt_load_relaxed(&d->wake) == POLL_CLEAR)
+	if (jt_load_relaxed(&d->wake) == JT_POLL_CLEAR)
 		return;
 	(void)eventfd_read(d->efd, &value); /* non-blocking: drains the counter */
-	jt_store_seq_cst(&d->wake, POLL_CLEAR);
+	jt_store_seq_cst(&d->wake, JT_POLL_CLEAR);
 	if (has_work(d))
-		signal_poller(d);
+		jt_dispatcher_signal_poller(d);
 }
 
-void jt_dispatcher_post(struct jt_dispatcher *d, struct jt_work *w)
-{
-	jt_mpsc_push(&d->queue, &w->node);
-	if (d->poll_mode) {
-		signal_poller(d);
-		return;
-	}
-	jt_unpark(&d->wake);
-}
-
-/* Thread mode, idle (no batch left): something queued, or asked to stop
- * (seq_cst loads). */
+/* Thread mode, idle: something queued, or asked to stop (seq_cst loads). */
 static bool thread_has_work(void *arg)
 {
 	struct jt_dispatcher *d = arg;
@@ -145,10 +94,14 @@ static void *dispatcher_main(void *arg)
 
 	current_dispatcher = d;
 	for (;;) {
-		run_some(d, 0, false);
-		if (!jt_mpsc_empty(&d->queue))
+		struct jt_mpsc_node *first, *last, *rest;
+
+		if (jt_mpsc_splice(&d->queue, &first, &last)) {
+			/* No budget: the whole chain and the backlog it made
+			 * ready run, so nothing is left for backlog_ready. */
+			d->hooks.run(d->hooks.ctx, first, last, 0, &rest);
 			continue;
-		d->hooks.pass_done(d->hooks.ctx);
+		}
 		if (jt_load_seq_cst(&d->stop))
 			break;
 		if (jt_spin_for(d->spin_ns, d->spin_ns, thread_has_work, d))
@@ -163,7 +116,7 @@ int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns
                         const struct jt_dispatcher_hooks *hooks)
 {
 	jt_mpsc_init(&d->queue);
-	d->batch = d->batch_last = NULL;
+	d->rest = d->rest_last = NULL;
 	jt_store_relaxed(&d->wake, 0);
 	jt_store_relaxed(&d->polling, 0);
 	jt_store_relaxed(&d->stop, false);
@@ -189,6 +142,34 @@ void jt_dispatcher_stop(struct jt_dispatcher *d)
 	pthread_join(d->thread, NULL);
 }
 
+/*
+ * One poll: the rest a budget left last time, then at most one chain
+ * spliced now (what was pending when the call started, not what keeps
+ * arriving), `max` units at most.
+ */
+static unsigned poll_run(struct jt_dispatcher *d, unsigned max)
+{
+	struct jt_mpsc_node *first = NULL, *last = NULL;
+	unsigned done = 0;
+
+	if (d->rest != NULL) {
+		done = d->hooks.run(d->hooks.ctx, d->rest, d->rest_last, max, &d->rest);
+		if (d->rest != NULL || (max != 0 && done >= max))
+			return done;
+	}
+	if (jt_mpsc_splice(&d->queue, &first, &last) || backlog_ready(d)) {
+		done += d->hooks.run(d->hooks.ctx, first, last, max == 0 ? 0 : max - done,
+		                     &d->rest);
+		d->rest_last = last;
+	} else if (done == 0) {
+		/* Lazy clear: a poll that finds nothing to do clears the
+		 * signal, so an event loop pays one empty poll per wake-up,
+		 * and a busy one no eventfd system call at all. */
+		clear_poll_signal(d);
+	}
+	return done;
+}
+
 int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max)
 {
 	const struct jt_dispatcher *outer = current_dispatcher;
@@ -200,13 +181,7 @@ int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max)
 	if (!jt_cas_acq_rel(&d->polling, &idle, 1))
 		return -EBUSY;
 	current_dispatcher = d;
-	/* Lazy clear: a poll that finds nothing to do clears the signal, so an
-	 * event loop pays one empty poll per wake-up, and a busy one no
-	 * eventfd system call at all. */
-	if (!has_work(d))
-		clear_poll_signal(d);
-	done = run_some(d, max, max == 0);
-	d->hooks.pass_done(d->hooks.ctx);
+	done = poll_run(d, max);
 	current_dispatcher = outer;
 	jt_store_release(&d->polling, 0);
 	return (int)done;

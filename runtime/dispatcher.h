@@ -1,8 +1,9 @@
 /*
  * dispatcher.h - a single consumer that runs queued work items.
  *
- * Generic: an item is an MPSC node and a function pointer; the dispatcher
- * knows nothing of what the items are. Two modes:
+ * Generic: an item is an MPSC node; the owner's run hook gets a whole chain
+ * of them at a time and the dispatcher knows nothing of what they are. Two
+ * modes:
  *   thread mode  a thread named `jt-dispatch` runs items as they arrive.
  *                Idle, it spins for spin_ns, then sleeps on a futex; a
  *                poster issues the wake system call only if it finds it
@@ -13,9 +14,9 @@
  *                cleared lazily, by a poll that finds nothing to do: a
  *                readable fd may then be spurious, never a missed one.
  *
- * Hooks let the owner keep work that no item carries (a backlog that
- * becomes runnable as items run, e.g. commit-order retirement) and act at
- * the end of each pass over the queue.
+ * The owner may keep work that no item carries (a backlog that becomes
+ * runnable as items run, e.g. commit-order retirement): its run hook runs
+ * it, and backlog_ready tells a poller it is there.
  */
 #ifndef JT_DISPATCHER_H
 #define JT_DISPATCHER_H
@@ -24,11 +25,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "atomics/parking.h"
 #include "runtime/mpsc_queue.h"
 
 struct jt_work {
 	struct jt_mpsc_node node;
-	/* Runs on the dispatcher; returns the units of work it completed. */
+	/* Runs on the consumer; returns the units of work it completed. */
 	unsigned (*run)(struct jt_work *w);
 };
 
@@ -38,32 +40,40 @@ static inline struct jt_work *jt_work_of(struct jt_mpsc_node *n)
 }
 
 /*
- * jt_work_run_chain: run every item of a chain that jt_mpsc_splice took,
- * in order, reading each link before the item runs (a run may free its
- * item, recycle it or queue it again). Returns how many items ran.
+ * jt_work_run_chain: run every work item of a chain that jt_mpsc_splice
+ * took, in order, reading each link before the item runs (a run may free
+ * its item, recycle it or queue it again). Returns how many items ran. For
+ * queues of jt_work items (the workers', the reclaimer's).
  */
 unsigned jt_work_run_chain(struct jt_mpsc_node *first, struct jt_mpsc_node *last);
 
 struct jt_dispatcher_hooks {
 	void *ctx;
-	/* Optional, as a pair: run backlog work, at most `budget` units
-	 * (0 = no limit); backlog_ready says when it has something to do. */
-	unsigned (*backlog_run)(void *ctx, unsigned budget);
+	/*
+	 * Required: run the items of a chain spliced from the queue, first
+	 * .. last in order (first may be NULL: backlog only), and whatever
+	 * backlog the owner keeps, at most `budget` units (0: no limit).
+	 * Returns the units run and leaves in *rest the first item it did
+	 * not run (NULL when the chain ran out); the dispatcher hands that
+	 * rest back first next time. One call is one pass: the owner does
+	 * its per-pass bookkeeping before it returns. Every item it reads
+	 * was written before its post (the queue's release/acquire).
+	 */
+	unsigned (*run)(void *ctx, struct jt_mpsc_node *first, struct jt_mpsc_node *last,
+	                unsigned budget, struct jt_mpsc_node **rest);
+	/* Optional: backlog work is runnable without a new item (it became
+	 * so in an earlier pass whose budget ran out). */
 	bool (*backlog_ready)(void *ctx);
-	/* Optional: the next queued item, about to run after the current
-	 * one: warm its memory (the queue is drained in order, and a backlog
-	 * of cold items is what makes a dispatcher slow). */
-	void (*prefetch)(struct jt_work *next);
-	/* Required: a pass over the queue ended (the queue was found empty,
-	 * or a poll returns). Both modes. */
-	void (*pass_done)(void *ctx);
 };
+
+/* jt_dispatcher.wake in poll mode (thread mode: JT_PARK_AWAKE/ASLEEP) */
+enum { JT_POLL_CLEAR = 0, JT_POLL_SIGNALLED = 1 };
 
 struct jt_dispatcher {
 	struct jt_mpsc_queue queue; /* batch style (mpsc_queue.h) */
-	/* Consumer only: the rest of the last spliced chain, NULL when run. */
-	struct jt_mpsc_node *batch, *batch_last;
-	/* Thread mode: DISPATCHER_AWAKE/ASLEEP; poll mode: CLEAR/SIGNALLED. */
+	/* Poll mode, consumer only: what a budget left of the last chain. */
+	struct jt_mpsc_node *rest, *rest_last;
+	/* Thread mode: JT_PARK_AWAKE/ASLEEP; poll mode: JT_POLL_*. */
 	jt_cacheline_aligned _Atomic uint32_t wake;
 	_Atomic uint32_t polling; /* poll mode: a thread is inside poll */
 	_Atomic bool stop;
@@ -88,14 +98,29 @@ int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns
  */
 void jt_dispatcher_stop(struct jt_dispatcher *d);
 
+/* Poll mode: make the eventfd readable (out of line; the post's half). */
+void jt_dispatcher_signal_poller(struct jt_dispatcher *d);
+
 /*
- * jt_dispatcher_post: queue `w` (any thread, wait-free but for the wake-up
- * system call when the dispatcher sleeps). `w` must not be queued already.
- * Everything the caller wrote before is visible to w->run. The caller must
- * keep `d` alive until the call returns (the runtime covers that with an RCU
- * read-side section).
+ * jt_dispatcher_post: queue `n` (any thread, wait-free but for the wake-up
+ * system call when the dispatcher sleeps or the eventfd write when a poller
+ * was idle). `n` must not be queued already. Everything the caller wrote
+ * before is visible to the run hook. The caller must keep `d` alive until
+ * the call returns (the runtime covers that with an RCU read-side section).
  */
-void jt_dispatcher_post(struct jt_dispatcher *d, struct jt_work *w);
+static inline void jt_dispatcher_post(struct jt_dispatcher *d, struct jt_mpsc_node *n)
+{
+	/* The push's seq_cst tail exchange publishes; see atomics/parking.h
+	 * and, for poll mode, dispatcher.c. */
+	jt_mpsc_push(&d->queue, n);
+	if (d->poll_mode) {
+		/* seq_cst: the Dekker pair with the poller's clear. */
+		if (jt_load_seq_cst(&d->wake) == JT_POLL_CLEAR)
+			jt_dispatcher_signal_poller(d);
+		return;
+	}
+	jt_unpark(&d->wake);
+}
 
 /*
  * jt_dispatcher_poll: poll mode: run items and backlog on this thread, at

@@ -77,7 +77,7 @@ struct jt_mpsc_node *jt_mpsc_pop_wait(struct jt_mpsc_queue *q)
 }
 
 /* Pairs with the release store of the link in jt_mpsc_push. */
-static struct jt_mpsc_node *wait_link(struct jt_mpsc_node *n)
+struct jt_mpsc_node *jt_mpsc_wait_link(struct jt_mpsc_node *n)
 {
 	unsigned spins = 0;
 	struct jt_mpsc_node *next;
@@ -102,13 +102,8 @@ bool jt_mpsc_splice(struct jt_mpsc_queue *q, struct jt_mpsc_node **first,
 	 * the stub's link is what publishes the chain. */
 	if (jt_load_relaxed(&q->tail) == &q->stub)
 		return false;
-	*first = wait_link(&q->stub);
+	*first = jt_mpsc_wait_link(&q->stub);
 	jt_store_relaxed(&q->stub.next, NULL);
 	*last = jt_xchg_seq_cst(&q->tail, &q->stub);
 	return true;
-}
-
-struct jt_mpsc_node *jt_mpsc_chain_next(struct jt_mpsc_node *n, struct jt_mpsc_node *last)
-{
-	return n == last ? NULL : wait_link(n);
 }

@@ -83,13 +83,26 @@ struct jt_mpsc_node *jt_mpsc_peek(struct jt_mpsc_queue *q);
 bool jt_mpsc_splice(struct jt_mpsc_queue *q, struct jt_mpsc_node **first,
                     struct jt_mpsc_node **last);
 
+/* jt_mpsc_wait_link: n's link once its producer stored it (out of line). */
+struct jt_mpsc_node *jt_mpsc_wait_link(struct jt_mpsc_node *n);
+
 /*
  * jt_mpsc_chain_next: the node after `n` in a spliced chain that ends at
  * `last`, NULL when n == last; waits while the producer that pushed the next
  * node is between its two steps. Read it before handing `n` on: whoever
  * gets `n` may push it again, which rewrites its link.
  */
-struct jt_mpsc_node *jt_mpsc_chain_next(struct jt_mpsc_node *n, struct jt_mpsc_node *last);
+static inline struct jt_mpsc_node *jt_mpsc_chain_next(struct jt_mpsc_node *n,
+                                                      struct jt_mpsc_node *last)
+{
+	struct jt_mpsc_node *next;
+
+	if (n == last)
+		return NULL;
+	/* Pairs with the release store of the link in jt_mpsc_push. */
+	next = jt_load_acquire(&n->next);
+	return next != NULL ? next : jt_mpsc_wait_link(n);
+}
 
 /*
  * jt_mpsc_chain_peek: as jt_mpsc_chain_next, but NULL instead of waiting

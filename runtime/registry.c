@@ -28,16 +28,13 @@ void jt_registry_init(struct jt_registry *r)
 		jt_futex_lock_init(&s->lock);
 		jt_store_relaxed(&s->head.next, &s->head);
 		s->head.prev = &s->head;
-		s->head.shard = i;
 	}
 }
 
-void jt_registry_add(struct jt_registry *r, struct jt_registry_node *n)
+void jt_registry_add(struct jt_registry *r, unsigned shard, struct jt_registry_node *n)
 {
-	unsigned shard = jt_registry_this_shard();
 	struct jt_registry_shard *s = &r->shards[shard];
 
-	n->shard = shard;
 	jt_futex_lock_acquire(&s->lock);
 	n->prev = s->head.prev;
 	jt_store_relaxed(&n->next, &s->head);

@@ -30,7 +30,6 @@
 struct jt_registry_node {
 	struct jt_registry_node *_Atomic next; /* readers follow it */
 	struct jt_registry_node *prev;         /* shard writers only */
-	unsigned shard;                        /* set by add, constant after */
 };
 
 struct jt_registry_shard {
@@ -44,11 +43,12 @@ struct jt_registry {
 
 void jt_registry_init(struct jt_registry *r);
 
-/* jt_registry_this_shard: the shard jt_registry_add uses on this thread. */
+/* jt_registry_this_shard: this thread's shard (threads are spread over the
+ * shards round-robin; the owner keeps the shard it added a node to). */
 unsigned jt_registry_this_shard(void);
 
-/* jt_registry_add: link `n` into the calling thread's shard. Any thread. */
-void jt_registry_add(struct jt_registry *r, struct jt_registry_node *n);
+/* jt_registry_add: link `n` into `shard`. Any thread. */
+void jt_registry_add(struct jt_registry *r, unsigned shard, struct jt_registry_node *n);
 
 /*
  * jt_registry_remove_chain: unlink every node of a chain in one shard, a

@@ -2,9 +2,10 @@
  * job.c - arming and completing jobs: the completion path.
  *
  * jt_job_complete is the hot path: one compare-and-swap on the job's state
- * (catches a second completion), one fetch_sub on the txn's pending count,
- * and a status compare-and-swap only when ret != 0. No lock, no allocation,
- * no system call unless the dispatcher sleeps (txn.c argues correctness).
+ * (catches a second completion) and one fetch_sub on the txn's pending
+ * count; a failure (ret != 0) takes an out-of-line path with the status
+ * rule. No lock, no allocation, no system call unless the dispatcher
+ * sleeps (txn.c argues correctness).
  */
 #include <errno.h>
 
@@ -66,30 +67,48 @@ int jt_private_job_arm_hooked(jt_job *j, jt_job_cancel_hook *hook, void *arg)
 	return 0;
 }
 
-/* The common tail: the state CAS was won; record ret and count down. */
-static void job_finish(jt_job *j, int ret)
+/* A failed job: its ret, the status rule, maybe the txn's failure. */
+__attribute__((noinline, cold)) static void job_finish_failed(jt_job *j, int ret)
 {
 	jt_txn *t = j->txn;
 
-	jt_trace_job_complete(t, j, ret);
 	j->ret = ret;
-	if (ret != 0 && txn_record_failure(t, ret, false))
-		return; /* our unit now belongs to the cancel request */
-	txn_put(t);
+	if (!txn_record_failure(t, ret, true))
+		txn_put(t);
+}
+
+/* The common tail: the state CAS was won; count down. */
+static inline void job_finish(jt_job *j, int ret)
+{
+	jt_trace_job_complete(j->txn, j, ret);
+	if (ret != 0) {
+		job_finish_failed(j, ret);
+		return;
+	}
+	txn_put(j->txn);
 #if defined(JOBTXN_TEST_INJECT_RACE) && JOBTXN_TEST_INJECT_RACE == 1
 	/* Test-only known race (tests/race/): touch the job after giving up
-	 * our unit; the dispatcher reads j->ret unordered with this store. */
-	j->ret = ret;
+	 * our unit; the dispatcher reads j->ret (of a failed txn's members)
+	 * unordered with this store. */
+	j->ret = 0;
 #endif
 }
 
 /*
- * `armed` (JOB_ARMED or JOB_ARMED_HOOKED) -> COMPLETED, or the error for a
- * job in another state: never armed (-EINVAL; a plain job's completion
- * through the hooked call, too), completed or owned by an adapter
- * (-EALREADY).
+ * The error for a completion that found the job in state `found` instead of
+ * `armed`: never armed (-EINVAL; a plain job's completion through the
+ * hooked call, too), completed or owned by an adapter (-EALREADY).
  */
-static int job_claim(jt_job *j, uint32_t armed)
+__attribute__((noinline, cold)) static int claim_refused(jt_job *j, uint32_t armed, uint32_t found)
+{
+	count_misuse(j);
+	if (found == JOB_IDLE || (armed == JOB_ARMED_HOOKED && found == JOB_ARMED))
+		return -EINVAL;
+	return -EALREADY;
+}
+
+/* `armed` (JOB_ARMED or JOB_ARMED_HOOKED) -> COMPLETED: 0, or the error. */
+static inline int job_claim(jt_job *j, uint32_t armed)
 {
 	uint32_t expected = armed;
 
@@ -97,10 +116,7 @@ static int job_claim(jt_job *j, uint32_t armed)
 	 * follows carries the ordering. */
 	if (jt_cas_relaxed(&j->state, &expected, JOB_COMPLETED))
 		return 0;
-	count_misuse(j);
-	if (expected == JOB_IDLE || (armed == JOB_ARMED_HOOKED && expected == JOB_ARMED))
-		return -EINVAL;
-	return -EALREADY;
+	return claim_refused(j, armed, expected);
 }
 
 int jt_job_complete(jt_job *j, int ret)
@@ -197,7 +213,12 @@ bool jt_job_cancelled(const jt_job *j)
 {
 	if (j == NULL)
 		return false;
-	/* acquire: pairs with the FAILING fetch_or, so the status that made
-	 * the txn fail is visible to the caller. */
-	return (jt_load_acquire(&j->txn->flags) & TXN_FAILING) != 0;
+	const jt_txn *t = j->txn;
+
+	/* acquire: pairs with the CAS that set the failing bit (so the status
+	 * that made the txn fail is visible), or with the dispatcher's RMW
+	 * that cleared it after it stored TXN_FAILING, which the load of
+	 * `flags` then sees (txn.c, point 4). */
+	return (jt_load_acquire(&t->pending) & TXN_FAILING_BIT) != 0 ||
+	       (jt_load_relaxed(&t->flags) & TXN_FAILING) != 0;
 }

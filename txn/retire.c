@@ -1,29 +1,67 @@
 /*
  * retire.c - the dispatcher's side: cancel delivery, retirement in ready or
- * commit order, and reclamation after a grace period.
+ * commit order, and the recycling of retired txns.
  *
  * Everything here runs on the dispatcher (its thread, or the thread inside
- * jt_runtime_poll), one item at a time, with no internal lock held while a
- * user callback runs. Recycling is batched: retired txns wait in a limbo
- * list per builder shard and go back to their builders' cache
- * (txn_cache.c) in groups of LIMBO_BATCH, with no grace period: a txn object
- * stays linked in the registry while it is recycled, and introspection
- * tells a live txn from a recycled one by its id (txn.c, point 7). Only
- * full groups go; a partial one waits, or goes at jt_runtime_destroy.
+ * jt_runtime_poll), with no internal lock held while a user callback runs.
+ * The dispatcher hands over a whole chain of posted txns at a time
+ * (txn_run_chain), and the chain is one pass: retirements are counted in
+ * the pass and published once at its end, with the single seq_cst RMW that
+ * also pairs with blocked waiters (wait.c). A one-job txn that did not fail
+ * is retired from its first two cache lines; everything else takes
+ * txn_retire_general.
+ *
+ * Recycling is batched: retired txns wait in a limbo list per builder shard
+ * and go back to their builders' cache (txn_cache.c) in groups of
+ * LIMBO_BATCH. A txn object stays linked in the registry while it is
+ * recycled, and introspection tells a live txn from a recycled one by its
+ * `live` byte (txn.c, point 7). Only full groups go; a partial one waits,
+ * or goes at jt_runtime_destroy.
  */
 #include "txn/txn_internal.h"
 
 #define LIMBO_BATCH  64
-#define SIGNAL_BATCH 64 /* wake blocked waiters at least this often */
+#define SIGNAL_BATCH 64 /* wake a jt_txn_begin blocked at max_inflight this often */
 
-static jt_txn *txn_of_work(struct jt_work *w)
+/*
+ * The clock for retire latency, read once per NOW_REUSE retirements of a
+ * pass (an rdtsc costs 7-10 ns on the development VMs, as much as the rest
+ * of a retirement's bookkeeping): a latency may read short by the time the
+ * few retirements before it took, never long. Read afresh for the first
+ * retirement of each pass and whenever a txn's ready stamp is newer.
+ */
+#define NOW_REUSE 8
+
+/* A pass: what its retirements leave to publish at its end. */
+struct pass {
+	uint64_t retired; /* retirements not yet published */
+	uint64_t jobs;    /* their completed jobs */
+	uint64_t now;     /* the clock */
+	unsigned now_left;
+	unsigned slot_batch;
+};
+
+static uint64_t pass_now(struct pass *p, uint64_t ready)
 {
-	return (jt_txn *)((char *)w - offsetof(jt_txn, work));
+	if (p->now_left == 0 || p->now < ready) {
+		p->now = jt_clock_ticks();
+		p->now_left = NOW_REUSE;
+	}
+	p->now_left--;
+	return p->now < ready ? ready : p->now;
 }
 
-static jt_txn *txn_of_order_node(struct jt_mpsc_node *n)
+/* Publish the pass so far: the counters, then the seq_cst RMW of
+ * `retired`, which releases all of it to a waiter's seq_cst load and is the
+ * Dekker store of the wake-up (wait.c). */
+static void pass_publish(jt_runtime *rt, struct pass *p)
 {
-	return (jt_txn *)((char *)n - offsetof(jt_txn, u.live.order_node));
+	if (rt->max_inflight != 0)
+		jt_fetch_sub_relaxed(&rt->inflight, p->retired);
+	counter_add(&rt->counters.jobs_completed, p->jobs);
+	jt_fetch_add_seq_cst(&rt->retired, p->retired);
+	p->retired = 0;
+	p->jobs = 0;
 }
 
 static void deliver_cancels(jt_txn *t)
@@ -56,18 +94,33 @@ static void deliver_cancels(jt_txn *t)
 	counter_add(&rt->counters.cancels, requested);
 }
 
+/*
+ * The txn came as a cancel request (txn.c, point 4): deliver its cancels,
+ * then give up the request's unit, the failing bit. True when that left
+ * nothing pending: the txn is ready, and ours to retire.
+ */
+__attribute__((noinline, cold)) static bool deliver_cancel_request(jt_txn *t)
+{
+	deliver_cancels(t);
+	/* Before the bit goes: jt_job_cancelled reads this after it. */
+	jt_store_relaxed(&t->flags, jt_load_relaxed(&t->flags) | TXN_FAILING);
+	/* acq_rel: pairs with every RMW on pending; a completer that takes
+	 * the count to 0 later reads this and posts the txn. */
+	if (jt_fetch_sub_acq_rel(&t->pending, TXN_FAILING_BIT) != TXN_FAILING_BIT)
+		return false;
+	t->ready_ticks = jt_clock_ticks();
+	jt_trace_txn_ready(t);
+	return true;
+}
+
 /* Send one shard's batch back to its builders' cache. */
 static void limbo_flush_shard(jt_runtime *rt, struct limbo *l)
 {
-	jt_txn *first = l->head;
-
-	if (first == NULL)
+	if (l->head == NULL)
 		return;
-	first->u.dead.batch_tail = l->tail;
-	first->u.dead.batch_count = l->count;
+	txn_cache_give_batch(rt, l->head, l->tail, l->count);
 	l->head = l->tail = NULL;
 	l->count = 0;
-	txn_cache_give_batch(rt, first);
 }
 
 void txn_limbo_flush(jt_runtime *rt)
@@ -76,84 +129,69 @@ void txn_limbo_flush(jt_runtime *rt)
 		limbo_flush_shard(rt, &rt->limbo[i]);
 }
 
-/* Retired: free spare chunks now (introspection never reads members), and
- * queue the txn itself for its builders' cache. */
-static void limbo_add(jt_runtime *rt, jt_txn *t)
+/* The end of every retirement: no longer live (txn.c, point 7), counted,
+ * queued for its builders' cache. */
+static void retire_end(jt_runtime *rt, jt_txn *t, struct pass *p)
 {
-	struct limbo *l = &rt->limbo[t->reg.shard];
+	struct limbo *l = &rt->limbo[t->shard];
 
-	if (t->chunk.next != NULL)
-		txn_cache_trim(t);
-	t->u.dead.next = l->head; /* t->u.live is dead from here */
+	/* relaxed: a walker that still reads the txn is covered by the
+	 * give-back's RMW on `walkers` (txn_cache.c). */
+	jt_store_relaxed(&t->live, 0);
+	dead_link(t, l->head);
 	if (l->head == NULL)
 		l->tail = t;
 	l->head = t;
 	if (++l->count >= LIMBO_BATCH)
 		limbo_flush_shard(rt, l);
-}
-
-/*
- * The clock for retire latency, read once per NOW_REUSE retirements of a
- * pass (an rdtsc costs about 10 ns on the development VM, as much as the
- * rest of a retirement's bookkeeping): a latency may read short by the time
- * the few retirements before it took, never long. Read afresh for the first
- * retirement of each pass (txn_pass_done) and whenever `ready` is newer.
- */
-#define NOW_REUSE 8
-
-static uint64_t retire_now(jt_runtime *rt, uint64_t ready)
-{
-	if (rt->now_reuse == 0 || rt->now_ticks < ready) {
-		rt->now_ticks = jt_clock_ticks();
-		rt->now_reuse = NOW_REUSE;
+	p->retired++;
+	/* A begin blocked at max_inflight can use a retirement before the
+	 * pass ends (wait.c, rt_signal_slot_waiters). */
+	if (rt->max_inflight != 0 && ++p->slot_batch >= SIGNAL_BATCH) {
+		p->slot_batch = 0;
+		pass_publish(rt, p);
+		rt_signal_slot_waiters(rt);
 	}
-	rt->now_reuse--;
-	return rt->now_ticks < ready ? ready : rt->now_ticks;
 }
 
-static void finish_waiter(jt_txn *t, int status)
+static void finish_waiter(jt_runtime *rt, struct commit_waiter *w, int status, struct pass *p)
 {
-	struct commit_waiter *w = t->u.live.waiter;
-
-	if (w == NULL)
-		return;
 	w->status = status;
 	/* release: pairs with the acquire load in waiter_done, which then
 	 * reads w->status. */
 	jt_store_release(&w->done, 1);
-}
-
-static void drop_waiter(jt_runtime *rt, struct commit_waiter *w)
-{
+	/* The waiter is woken at once, not at the end of the pass. */
+	pass_publish(rt, p);
+	rt_signal_waiters(rt);
 	/* acq_rel: the last of the waiter and the dispatcher frees it. */
-	if (w != NULL && jt_fetch_sub_acq_rel(&w->refs, 1) == 1)
+	if (jt_fetch_sub_acq_rel(&w->refs, 1) == 1)
 		jt_alloc_put(&rt->alloc, w, sizeof(*w));
 }
 
-/* Run every callback of `t` and take it out of the live set. */
-static void txn_retire(jt_txn *t)
+/* Every retirement but the common one: more members, a failure, destroy
+ * callbacks, a commit_wait caller. */
+__attribute__((noinline)) static void txn_retire_general(jt_runtime *rt, jt_txn *t, int status,
+                                                         struct pass *p)
 {
-	jt_runtime *rt = t->rt;
-	int status = jt_load_relaxed(&t->status);
-	struct commit_waiter *waiter = t->u.live.waiter;
+	unsigned ops = t->retire_ops;
 	struct member_chunk *c;
 	jt_job *j;
 	uint64_t failed_jobs = 0;
 
-	jt_store_relaxed(&t->phase, JT_TXN_RETIRING);
-	jt_latency_histogram_record(&rt->latency, retire_now(rt, t->ready_ticks) - t->ready_ticks);
-	for_each_member(t, c, j)
-	{
-		/* A job's ret stays 0 unless it completed (job.c). */
-		int ret = j->ret;
+	if (!(ops & RETIRE_EMPTY)) {
+		for_each_member(t, c, j)
+		{
+			/* A job's ret stays 0 unless it failed (job.c). */
+			int ret = j->ret;
 
-		failed_jobs += ret != 0;
-		if ((t->member_ops & MEMBER_DONE) && j->ops != NULL && j->ops->done != NULL)
-			j->ops->done(j->opaque, ret, status);
+			failed_jobs += ret != 0;
+			if ((ops & RETIRE_DONE) && j->ops != NULL && j->ops->done != NULL)
+				j->ops->done(j->opaque, ret, status);
+		}
 	}
-	if (t->u.live.done != NULL)
-		t->u.live.done(t->u.live.done_opaque, status);
-	if (t->member_ops & MEMBER_DESTROY) {
+	if (t->done != NULL)
+		t->done(t->done_opaque, status);
+	if (ops & RETIRE_DESTROY) {
 		for_each_member(t, c, j)
 		{
 			if (j->ops != NULL && j->ops->destroy != NULL)
@@ -161,74 +199,66 @@ static void txn_retire(jt_txn *t)
 		}
 	}
 	jt_trace_txn_retire(jt_load_relaxed(&t->id), t, status);
-	/* acq_rel: no longer live for introspection; pairs with a walker's
-	 * fetch_add of 0 on the id (txn.c, point 7). */
-	jt_xchg_acq_rel(&t->id, 0);
-	counter_add(&rt->counters.jobs_completed, jt_load_relaxed(&t->armed));
+	p->jobs += jt_load_relaxed(&t->armed);
 	if (status != 0) { /* a failed job always makes the status non-zero */
 		counter_add(&rt->counters.jobs_failed, failed_jobs);
 		counter_add(&rt->counters.failed, 1);
 	}
-	if (rt->max_inflight != 0)
-		jt_fetch_sub_relaxed(&rt->inflight, 1); /* published by `retired` */
-	finish_waiter(t, status);
-	/* release, not seq_cst: a full barrier per retirement would wait for
-	 * every store above to reach memory. The Dekker pair with waiters
-	 * uses the seq_cst RMW in rt_signal_waiters (wait.c). */
-	jt_store_release(&rt->retired, jt_load_relaxed(&rt->retired) + 1);
-	/* Waiters are woken at the end of each pass (txn_pass_done), a
-	 * commit_wait caller at once, and a begin at max_inflight also every
-	 * SIGNAL_BATCH retirements (wait.c, rt_signal_slot_waiters): a drain
-	 * is not woken in the middle of a pass it cannot finish in. */
-	rt->unsignalled++;
-	if (waiter != NULL) {
-		rt->unsignalled = 0;
-		rt_signal_waiters(rt);
-	} else if (rt->max_inflight != 0 && ++rt->slot_batch >= SIGNAL_BATCH) {
-		rt->slot_batch = 0;
-		if (rt_signal_slot_waiters(rt))
-			rt->unsignalled = 0;
-	}
-	drop_waiter(rt, waiter);
+	/* Spare chunks beyond what a cached txn keeps go now (introspection
+	 * never reads members). */
+	if (ops & RETIRE_MULTI)
+		txn_cache_trim(t);
+	if (ops & RETIRE_WAITER) {
+		struct commit_waiter *w = t->waiter; /* t may be reused after retire_end */
 
-	limbo_add(rt, t);
+		retire_end(rt, t, p);
+		finish_waiter(rt, w, status, p);
+		return;
+	}
+	retire_end(rt, t, p);
 }
 
-/* `t` has no pending unit left: retire now, or in commit order. */
-static unsigned txn_ready(jt_txn *t)
+/* Run every callback of `t` and take it out of the live set. */
+static void txn_retire(jt_runtime *rt, jt_txn *t, struct pass *p)
 {
-	if (t->rt->flags & JT_RUNTIME_ORDERED) {
-		t->ready = true; /* txn_backlog_run retires it in turn */
+	int status = jt_load_relaxed(&t->status);
+	unsigned ops = t->retire_ops;
+	uint64_t ready = t->ready_ticks;
+	jt_job *j = &t->inline_member;
+
+	jt_latency_histogram_record(&rt->latency, pass_now(p, ready) - ready);
+	if (status != 0 || (ops & (RETIRE_EMPTY | RETIRE_MULTI | RETIRE_DESTROY | RETIRE_WAITER))) {
+		txn_retire_general(rt, t, status, p);
+		return;
+	}
+	/* One member, which succeeded or was never armed: ret 0, status 0;
+	 * RETIRE_DONE says it has a done. */
+	if (ops & RETIRE_DONE)
+		j->ops->done(j->opaque, 0, 0);
+	if (t->done != NULL)
+		t->done(t->done_opaque, 0);
+	jt_trace_txn_retire(jt_load_relaxed(&t->id), t, 0);
+	p->jobs += jt_load_relaxed(&j->state) != JOB_IDLE;
+	retire_end(rt, t, p);
+}
+
+/* A posted txn: a cancel request or ready. Returns the retirements. */
+static unsigned txn_dispatch(jt_runtime *rt, jt_txn *t, struct pass *p)
+{
+	/* relaxed: the post (the queue's release/acquire) published it. */
+	if ((jt_load_relaxed(&t->pending) & TXN_FAILING_BIT) && !deliver_cancel_request(t))
+		return 0;
+	if (rt->flags & JT_RUNTIME_ORDERED) {
+		t->ready = true; /* backlog_run retires it in turn */
 		return 0;
 	}
-	txn_retire(t);
+	txn_retire(rt, t, p);
 	return 1;
 }
 
-void txn_prefetch(struct jt_work *next)
+static jt_txn *txn_of_order_node(struct jt_mpsc_node *n)
 {
-	jt_txn *t = txn_of_work(next);
-
-	/* Retirement reads and writes every line of the txn. */
-	for (size_t off = 0; off < sizeof(*t); off += JT_CACHELINE)
-		__builtin_prefetch((char *)t + off, 1);
-}
-
-unsigned txn_dispatch(struct jt_work *w)
-{
-	jt_txn *t = txn_of_work(w);
-
-	/* acquire: pairs with the FAILING/SEALED fetch_or of the poster. */
-	if ((jt_load_acquire(&t->flags) & TXN_FAILING) && !jt_load_relaxed(&t->cancel_delivered)) {
-		jt_store_relaxed(&t->cancel_delivered, true);
-		deliver_cancels(t);
-		/* Drop the unit the cancel request carried (txn.c, point 4). */
-		if (jt_fetch_sub_acq_rel(&t->pending, 1) != 1)
-			return 0;
-		t->ready_ticks = jt_clock_ticks();
-		jt_trace_txn_ready(t);
-	}
-	return txn_ready(t);
+	return (jt_txn *)((char *)n - offsetof(jt_txn, order_node));
 }
 
 bool txn_backlog_ready(void *arg)
@@ -241,29 +271,54 @@ bool txn_backlog_ready(void *arg)
 	return n != NULL && txn_of_order_node(n)->ready;
 }
 
-unsigned txn_backlog_run(void *arg, unsigned budget)
+/* Ordered runtimes: retire the commit-order queue's head while it is
+ * ready, at most `budget` (0: no limit). */
+static unsigned backlog_run(jt_runtime *rt, unsigned budget, struct pass *p)
 {
-	jt_runtime *rt = arg;
 	unsigned done = 0;
 
 	while ((budget == 0 || done < budget) && txn_backlog_ready(rt)) {
 		/* The head is linked: popping it waits at most for the
 		 * producer that is linking the node behind it. */
-		jt_txn *t = txn_of_order_node(jt_mpsc_pop_wait(&rt->order_queue));
-
-		txn_retire(t);
+		txn_retire(rt, txn_of_order_node(jt_mpsc_pop_wait(&rt->order_queue)), p);
 		done++;
 	}
 	return done;
 }
 
-void txn_pass_done(void *arg)
+/* Retirement reads the txn's first two lines (a one-job txn's all). */
+static void prefetch_txn(struct jt_mpsc_node *n)
+{
+	if (n != NULL) {
+		__builtin_prefetch(txn_of_node(n), 1);
+		__builtin_prefetch(&txn_of_node(n)->inline_member, 0);
+	}
+}
+
+unsigned txn_run_chain(void *arg, struct jt_mpsc_node *n, struct jt_mpsc_node *last,
+                       unsigned budget, struct jt_mpsc_node **rest)
 {
 	jt_runtime *rt = arg;
+	struct pass p = {0};
+	unsigned done = 0;
 
-	rt->now_reuse = 0;
-	if (rt->unsignalled != 0) {
-		rt->unsignalled = 0;
+	prefetch_txn(n);
+	while (n != NULL && (budget == 0 || done < budget)) {
+		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
+
+		/* Two ahead: the item after next was linked by now, most
+		 * likely, and one item's run is too short to hide a miss. */
+		if (next != NULL)
+			prefetch_txn(jt_mpsc_chain_peek(next, last));
+		done += txn_dispatch(rt, txn_of_node(n), &p);
+		n = next;
+	}
+	*rest = n;
+	if ((rt->flags & JT_RUNTIME_ORDERED) && (budget == 0 || done < budget))
+		done += backlog_run(rt, budget == 0 ? 0 : budget - done, &p);
+	if (p.retired != 0) {
+		pass_publish(rt, &p);
 		rt_signal_pass_end(rt);
 	}
+	return done;
 }

@@ -53,9 +53,6 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 	jt_store_relaxed(&rt->counters.jobs_completed, 0);
 	jt_store_relaxed(&rt->counters.jobs_failed, 0);
 	jt_store_relaxed(&rt->counters.cancels, 0);
-	rt->unsignalled = 0;
-	rt->slot_batch = 0;
-	rt->now_reuse = 0;
 	memset(rt->limbo, 0, sizeof(rt->limbo));
 	jt_store_relaxed(&rt->retire_epoch, 0);
 	jt_store_relaxed(&rt->epoch_waiters, 0);
@@ -96,10 +93,8 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	 * others skip its check (an indirect call per queued txn). */
 	hooks = (struct jt_dispatcher_hooks){
 	        .ctx = rt,
-	        .backlog_run = (opts.flags & JT_RUNTIME_ORDERED) ? txn_backlog_run : NULL,
+	        .run = txn_run_chain,
 	        .backlog_ready = (opts.flags & JT_RUNTIME_ORDERED) ? txn_backlog_ready : NULL,
-	        .prefetch = txn_prefetch,
-	        .pass_done = txn_pass_done,
 	};
 	err = jt_dispatcher_start(&rt->disp, (opts.flags & JT_RUNTIME_POLL) != 0,
 	                          opts.dispatch_spin_ns, &hooks);
@@ -224,25 +219,18 @@ struct foreach_ctx {
 	int visited;
 };
 
-static size_t jobs_pending(jt_txn *t, int phase)
+/* Armed jobs not yet completed, from the countdown word (txn.c, point 1). */
+static size_t jobs_pending(jt_txn *t, uint64_t pending)
 {
-	uint64_t pending = jt_load_relaxed(&t->pending);
-	uint32_t flags = jt_load_relaxed(&t->flags);
-	uint64_t holds = 0;
+	uint64_t count = pending_count(pending);
 
-	if (phase == JT_TXN_RETIRING)
-		return 0;
-	if (pending > TXN_HOLD / 2) { /* the hold is still a bias (txn.c, point 1) */
-		uint64_t completed = TXN_HOLD - pending;
-		uint32_t armed = jt_load_relaxed(&t->armed);
+	if (pending_sealed(pending))
+		return (size_t)count; /* the failing bit is not a job */
+	/* Still a bias: completions came off TXN_HOLD, arming did not. */
+	uint64_t completed = TXN_HOLD - count;
+	uint32_t armed = jt_load_relaxed(&t->armed);
 
-		return armed > completed ? (size_t)(armed - completed) : 0;
-	}
-	if (!(flags & TXN_SEALED))
-		holds++; /* the builder's hold, turned into one unit by the seal */
-	else if ((flags & TXN_FAILING) && !jt_load_relaxed(&t->cancel_delivered))
-		holds++; /* the unit a queued cancel request carries */
-	return pending > holds ? (size_t)(pending - holds) : 0;
+	return armed > completed ? (size_t)(armed - completed) : 0;
 }
 
 /* One registry node: a live txn, or a recycled one (txn.c, point 7). */
@@ -251,20 +239,23 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	struct foreach_ctx *ctx = arg;
 	jt_txn *t = (jt_txn *)((char *)n - offsetof(jt_txn, reg));
 	struct jt_txn_info info;
-	uint64_t begin_ns;
+	uint64_t pending, begin_ns;
 
-	/* acquire: pairs with the release store of the id in jt_txn_begin,
-	 * so the fields below are this txn's, not the previous user's. */
-	info.id = jt_load_acquire(&t->id);
-	if (info.id == 0)
+	/* acquire: pairs with the release store of `live` in jt_txn_begin,
+	 * so the fields below are this use's, not the previous one's; no
+	 * later use can begin before this walk ends (point 7). */
+	if (!jt_load_acquire(&t->live))
 		return 0; /* not live: in a cache, or being set up */
-	info.state = jt_load_relaxed(&t->phase);
-	/* Sealed with nothing pending: queued for the dispatcher, i.e. its
-	 * callbacks are about to run. */
-	if (info.state == JT_TXN_RUNNING && jt_load_relaxed(&t->pending) == 0)
-		info.state = JT_TXN_RETIRING;
+	info.id = jt_load_relaxed(&t->id);
+	pending = jt_load_relaxed(&t->pending);
+	if (!(jt_load_relaxed(&t->flags) & TXN_SEALED))
+		info.state = JT_TXN_OPEN;
+	else if (pending_count(pending) == 0)
+		info.state = JT_TXN_RETIRING; /* its callbacks are about to run */
+	else
+		info.state = JT_TXN_RUNNING;
 	info.members = jt_load_relaxed(&t->members);
-	info.jobs_pending = jobs_pending(t, info.state);
+	info.jobs_pending = jobs_pending(t, pending);
 #if defined(JOBTXN_TEST_INJECT_RACE) && JOBTXN_TEST_INJECT_RACE == 2
 	/* Test-only known race (tests/race/): read a builder-private flag,
 	 * which jt_txn_commit writes with no ordering. */
@@ -272,10 +263,6 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 #endif
 	info.status = jt_load_relaxed(&t->status);
 	begin_ns = jt_load_relaxed(&t->begin_ns);
-	/* acq_rel: the txn is still the one whose id we read; pairs with the
-	 * exchange that ends its retirement (retire.c). */
-	if (jt_fetch_add_acq_rel(&t->id, 0) != info.id)
-		return 0;
 	/* The begin stamp is coarse (at most a kernel tick early): ages read
 	 * a few ms long, never short, and grow between walks. */
 	info.age_ns = ctx->now_ns > begin_ns ? ctx->now_ns - begin_ns : 0;
@@ -296,16 +283,16 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 	ctx.arg = arg;
 	ctx.now_ns = jt_monotonic_ns();
 	ctx.visited = 0;
-	/* seq_cst: the Dekker pair with release_batch (txn_cache.c): either
-	 * it sees this walker and frees after a grace period, which the
-	 * read-side section below holds off, or this walk cannot reach what
-	 * it unlinked. */
-	jt_fetch_add_seq_cst(&rt->walkers, 1);
 	jt_rcu_read_lock();
+	/* seq_cst, inside the read-side section: the pair with the RMW of a
+	 * batch's give-back or free (txn_cache.c, txn.c point 7): either it
+	 * sees this walker and waits a grace period, which this section
+	 * holds off, or this walk sees what it retired or unlinked. */
+	jt_fetch_add_seq_cst(&rt->walkers, 1);
 	jt_registry_foreach(&rt->registry, visit_txn, &ctx);
-	jt_rcu_read_unlock();
-	/* release: the walk's reads happen before a free that sees the count
-	 * drop (release_batch's RMW reads this). */
+	/* release: the walk's reads happen before a reuse or free whose RMW
+	 * reads the count dropped. */
 	jt_fetch_sub_acq_rel(&rt->walkers, 1);
+	jt_rcu_read_unlock();
 	return ctx.visited;
 }

@@ -29,7 +29,7 @@ static member_fn *op_clean(const struct jt_member_ops *ops)
 /* Call pick(ops) on the first `n` members, in registration order. */
 static void call_forward(jt_txn *t, size_t n, member_fn *(*pick)(const struct jt_member_ops *))
 {
-	for (struct member_chunk *c = &t->chunk; c != NULL && n > 0; c = chunk_next(t, c)) {
+	for (struct member_chunk *c = &t->head; c != NULL && n > 0; c = chunk_next(t, c)) {
 		for (uint32_t i = 0; i < c->count && n > 0; i++, n--) {
 			member_fn *fn = pick(c->jobs[i].ops);
 
@@ -63,7 +63,7 @@ int txn_setup_pass(jt_txn *t)
 	size_t prepared = 0;
 	int err = 0;
 
-	for (struct member_chunk *c = &t->chunk; c != NULL && err == 0; c = chunk_next(t, c)) {
+	for (struct member_chunk *c = &t->head; c != NULL && err == 0; c = chunk_next(t, c)) {
 		for (uint32_t i = 0; i < c->count && err == 0; i++) {
 			jt_job *j = &c->jobs[i];
 
@@ -76,8 +76,8 @@ int txn_setup_pass(jt_txn *t)
 		call_forward(t, prepared, op_commit);
 	} else {
 		/* Failing from now on: jt_job_cancelled turns true. */
-		txn_record_failure(t, err, true);
-		call_abort_backward(t, &t->chunk, 0, prepared);
+		txn_record_failure(t, err, false); /* no unit: a prepare is no job */
+		call_abort_backward(t, &t->head, 0, prepared);
 	}
 	call_forward(t, prepared, op_clean);
 	return err;

@@ -5,48 +5,63 @@
  * before commit:
  *
  * 1. `pending` counts the builder's hold plus the armed jobs not yet
- *    completed. From begin to seal the hold is a bias, TXN_HOLD, larger
- *    than any number of jobs: pending starts there, arming touches only the
- *    builder's own count `armed` (no read-modify-write per job), and each
- *    completion subtracts one, so pending stays far above 0. The seal gives
- *    up the hold by subtracting TXN_HOLD - armed, which leaves the armed
- *    jobs not yet completed (or, when the hold becomes a cancel request's
- *    unit, point 4, TXN_HOLD - armed - 1: one unit stays). Arming happens
- *    only before the seal, on the builder's thread, so after the seal
- *    pending only falls.
+ *    completed; its top bit (TXN_FAILING_BIT) is the unit of a cancel
+ *    request not yet delivered (point 4). From begin to seal the hold is a
+ *    bias, TXN_HOLD, larger than any number of jobs: pending starts there,
+ *    arming touches only the builder's own count `armed` (no
+ *    read-modify-write per job), and each completion subtracts one, so the
+ *    count stays far above 0. The seal gives up the hold with one fetch_sub
+ *    of TXN_HOLD - armed, which leaves the armed jobs not yet completed.
+ *    Arming happens only before the seal, on the builder's thread, so after
+ *    the seal the count only falls.
  * 2. Each armed job's state moves ARMED -> COMPLETED by a single
  *    compare-and-swap, so each job gives up its unit exactly once; a second
  *    completion loses the CAS and touches nothing else.
- * 3. Whoever takes pending from 1 to 0 (fetch_sub, acq_rel) is unique and
- *    owns the txn from then on: it stamps the ready time and posts the txn's
- *    work item to the dispatcher; after that it never touches the txn. The
- *    acq_rel chain of decrements, then the queue's release/acquire, make
- *    every completer's writes visible to the dispatcher (contract rule 5).
+ * 3. Whoever takes pending to 0 (fetch_sub, acq_rel) is unique and owns the
+ *    txn from then on: it stamps the ready time and posts the txn to the
+ *    dispatcher; after that it never touches the txn. The acq_rel chain of
+ *    RMWs on pending, then the queue's release/acquire, make every
+ *    completer's writes visible to the dispatcher (contract rule 5). The
+ *    word is 0 only with the failing bit clear, so "the last one" is the
+ *    RMW that returns exactly 1: a completion is one locked subtract and a
+ *    branch on its result.
  * 4. Failure: the first non-zero status of a grouped txn (or a failed
- *    prepare) sets FAILING. Cancels must run on the dispatcher, after the
- *    seal, and before the txn can retire. Whichever of the seal and the
- *    FAILING fetch_or comes second sees both bits and posts the txn for
- *    cancel delivery, *transferring* its own unit of pending (the builder's
- *    hold, or the failing job's unit) instead of dropping it. The dispatcher
- *    delivers the cancels and then drops that unit, so the txn cannot retire
- *    before its cancels ran, and no cancel runs after a done.
- * 5. The txn's work item is therefore queued at most twice in sequence
- *    (cancel, then ready) and never twice at once: the ready post needs
- *    pending = 0, which needs the cancel unit dropped by the dispatcher.
+ *    prepare) sets the failing bit with one CAS on pending; a failing job
+ *    drops its own unit in the same CAS. Cancels must run on the
+ *    dispatcher, after the seal, before the txn can retire, exactly once.
+ *    The seal's fetch_sub and the failing CAS are RMWs of one word, so one
+ *    of them comes second and sees the other: a failing CAS that finds the
+ *    count still biased leaves the post to the seal, which finds the bit;
+ *    one that finds the txn sealed posts the cancel request itself. Either
+ *    way exactly one request is posted, and the bit is its unit: while it
+ *    is set the word cannot be 0, so no completer can hand the txn over.
+ *    The dispatcher delivers the cancels, sets TXN_FAILING in `flags`
+ *    (jt_job_cancelled stays true), then clears the bit with a fetch_sub;
+ *    if that leaves 0 it retires the txn itself, else the completer that
+ *    later takes the count to 0 posts it. So no cancel runs after a done.
+ * 5. The txn is therefore queued at most twice in sequence (cancel, then
+ *    ready) and never twice at once: the ready post needs the word at 0,
+ *    which needs the dispatcher to have taken the cancel request and
+ *    cleared the bit.
  * 6. The runtime outlives the hand-off: the poster holds an RCU read-side
  *    section around the post, and jt_runtime_destroy waits for a grace
  *    period after the last retirement before it frees anything.
  * 7. Introspection reads txns that may retire and be reused under it, yet
- *    neither begin nor retirement touches a shared list: a txn object is
- *    linked in the registry from its allocation to its free (which waits
- *    for a grace period), and `id` says whether it is live. Begin writes
- *    the fields, then publishes the id (release). Retirement ends with an
- *    exchange of the id to 0 (acq_rel). A walker loads the id (acquire; 0:
- *    skip), reads the fields (atomics), and confirms the id unchanged with
- *    a fetch_add of 0 (acq_rel). If the retiring exchange follows that RMW
- *    it reads from it, so the walker's reads happen before the txn is
- *    retired and reused; if it precedes it, the walker sees another id and
- *    drops its snapshot (runtime_api.c, visit_txn).
+ *    neither begin nor retirement touches a shared list or a shared line: a
+ *    txn object is linked in the registry from its allocation to its free
+ *    (which waits for a grace period), and `live` says whether it is in
+ *    use. Begin writes the fields, then sets `live` (release); retirement
+ *    clears it (relaxed). A retired txn goes back for reuse in a batch, and
+ *    the batch's give-back makes a seq_cst RMW on `walkers`, which a walker
+ *    increments (seq_cst) inside its RCU read-side section and decrements
+ *    (release) before leaving it. If the RMW reads 0, every earlier walker
+ *    is done (its decrement is read) and every later one follows the RMW
+ *    in the order of `walkers`, so it sees `live` cleared, or set again by
+ *    a later begin together with that begin's fields; the batch is reused
+ *    at once. Otherwise some walker's read-side section began before the
+ *    RMW, and the batch is reused only after a grace period (the
+ *    reclaimer). So a walker never mixes two uses of one object, and never
+ *    reads freed memory (txn_cache.c frees by the same rule).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -55,33 +70,28 @@
 
 /*
  * Chunk capacities after the inline member: 15, 63, then 127 each. Each
- * fills a jemalloc size class (16 + n x 64 bytes: 976 of 1 KiB, 4048 of
- * 4 KiB, 8144 of 8 KiB; a 48-member chunk, 3088 bytes in the 3.5 KiB class,
- * made growth at G=256 25 % slower). A recycled txn keeps the 15
- * (txn_cache.c keeps 16 members) and allocates one chunk more up to 79
- * members. 256 members in one chunk made 16400 bytes, a large class
- * (20 KiB, extent allocator, page purges and faults when many large txns
- * come and go).
+ * fills a jemalloc size class (32 + n x 64 bytes: 992 of 1 KiB, 4064 of
+ * 4 KiB, 8160 of 8 KiB; a 48-member chunk, 3.5 KiB class, made growth at
+ * G=256 25 % slower). A recycled txn keeps the 15 (txn_cache.c keeps 16
+ * members) and allocates one chunk more up to 79 members. 256 members in
+ * one chunk made 16400 bytes, a large class (20 KiB, extent allocator, page
+ * purges and faults when many large txns come and go).
  */
 #define CHUNK_SECOND_MEMBERS 15
 #define CHUNK_THIRD_MEMBERS  63
 #define CHUNK_MAX_MEMBERS    127
 
-/* The inline first member is the first chunk's storage. */
-_Static_assert(offsetof(jt_txn, inline_member) ==
-                       offsetof(jt_txn, chunk) + offsetof(struct member_chunk, jobs),
-               "inline member must follow the first chunk's header");
 _Static_assert(sizeof(jt_job) <= 64, "a member is at most 64 bytes");
 _Static_assert(sizeof(jt_txn) <= 256, "a txn is at most 256 bytes");
 _Static_assert(offsetof(jt_txn, inline_member) == JT_CACHELINE,
                "the first member is the txn's second line");
+_Static_assert(offsetof(jt_txn, id) + sizeof(uint64_t) <= JT_CACHELINE,
+               "retirement reads the txn's first line only");
 
 void txn_hand_off(jt_txn *t)
 {
-	jt_runtime *rt = t->rt;
-
 	jt_rcu_read_lock();
-	jt_dispatcher_post(&rt->disp, &t->work);
+	jt_dispatcher_post(&t->rt->disp, &t->node);
 	jt_rcu_read_unlock();
 }
 
@@ -93,21 +103,22 @@ void txn_ready_hand_off(jt_txn *t)
 }
 
 /*
- * Apply the status rule for `ret` != 0. Returns true when the caller's unit
- * of pending was transferred to a cancel request (point 4 above): the
- * caller must then not drop it.
+ * Apply the status rule for `ret` != 0, and make the txn fail where it
+ * must (point 4). `unit`: the caller is a completing job, which holds one
+ * unit of pending. Returns true when that unit was dropped here (the caller
+ * must then not drop it).
  */
-bool txn_record_failure(jt_txn *t, int ret, bool from_prepare)
+bool txn_record_failure(jt_txn *t, int ret, bool unit)
 {
 	int seen = jt_load_relaxed(&t->status);
-	bool first = false;
-	uint32_t old;
+	bool first = false, sealed;
+	uint64_t old, new;
 
 	for (;;) {
 		if (seen != 0 && !(seen == -ECANCELED && ret != -ECANCELED))
 			break;
 		/* relaxed: the status is published to the dispatcher by the
-		 * pending/queue chain, to jt_job_cancelled by FAILING. */
+		 * pending/queue chain, to jt_job_cancelled by the failing CAS. */
 		if (jt_cas_weak_relaxed(&t->status, &seen, ret)) {
 			first = seen == 0;
 			break;
@@ -115,15 +126,21 @@ bool txn_record_failure(jt_txn *t, int ret, bool from_prepare)
 	}
 	/* A failed prepare fails the txn whatever its flags; a job failure
 	 * only a grouped txn, and only the first one. */
-	if (!from_prepare && !(first && (jt_load_relaxed(&t->flags) & TXN_GROUPED)))
+	if (unit && !(first && (jt_load_relaxed(&t->flags) & TXN_GROUPED)))
 		return false;
-	/* acq_rel: pairs with the seal's fetch_or; the second of the two sees
-	 * both bits and posts the cancel request. */
-	old = jt_fetch_or_acq_rel(&t->flags, TXN_FAILING);
-	if ((old & TXN_FAILING) || !(old & TXN_SEALED))
-		return false;
-	txn_hand_off(t);
-	return true;
+	old = jt_load_relaxed(&t->pending);
+	do {
+		if (old & TXN_FAILING_BIT)
+			return false; /* a failed prepare and a job raced: one won */
+		sealed = pending_sealed(old);
+		new = (old | TXN_FAILING_BIT) - (unit ? 1 : 0);
+		/* acq_rel: one of this CAS and the seal's fetch_sub reads the
+		 * other (point 4); the release publishes the status to
+		 * jt_job_cancelled's acquire load. */
+	} while (!jt_cas_weak_acq_rel(&t->pending, &old, new));
+	if (sealed)
+		txn_hand_off(t); /* the cancel request; the bit is its unit */
+	return unit;
 }
 
 static void release_slot(jt_runtime *rt)
@@ -140,10 +157,8 @@ static bool slot_available(jt_runtime *rt, void *arg)
 }
 
 /* Take one of max_inflight slots; 0, -EAGAIN, or a wait error. */
-static int reserve_slot(jt_runtime *rt, unsigned flags)
+__attribute__((noinline)) static int reserve_slot(jt_runtime *rt, unsigned flags)
 {
-	if (rt->max_inflight == 0)
-		return 0;
 	for (;;) {
 		uint64_t cur = jt_load_relaxed(&rt->inflight);
 		int err;
@@ -167,112 +182,119 @@ static int reserve_slot(jt_runtime *rt, unsigned flags)
 }
 
 /*
- * Txn ids: unique in the process, never 0 (0 marks a txn that is not live,
- * point 7). Each thread takes a block of ids at a time.
+ * Txn ids: unique in the process, never 0. Each thread takes a block of ids
+ * at a time.
  */
 #define ID_BLOCK (1u << 16)
 
 static _Atomic uint64_t id_blocks_taken;
 static _Thread_local uint64_t next_id, id_block_end;
 
+__attribute__((noinline, cold)) static void take_id_block(void)
+{
+	/* relaxed: only uniqueness matters. */
+	uint64_t base = jt_fetch_add_relaxed(&id_blocks_taken, ID_BLOCK);
+
+	next_id = base + 1;
+	id_block_end = base + ID_BLOCK + 1;
+}
+
 static uint64_t txn_next_id(void)
 {
-	if (next_id == id_block_end) {
-		/* relaxed: only uniqueness matters. */
-		uint64_t base = jt_fetch_add_relaxed(&id_blocks_taken, ID_BLOCK);
-
-		next_id = base + 1;
-		id_block_end = base + ID_BLOCK + 1;
-	}
+	if (next_id == id_block_end)
+		take_id_block();
 	return next_id++;
 }
 
-static jt_txn *txn_alloc(jt_runtime *rt, unsigned shard)
+__attribute__((noinline)) static jt_txn *txn_alloc_new(jt_runtime *rt, unsigned shard)
 {
-	jt_txn *t = txn_cache_take(rt, shard);
+	jt_txn *t = jt_alloc_get_aligned(&rt->alloc, sizeof(*t));
 
-	if (t != NULL)
-		return t;
-	t = jt_alloc_get_aligned(&rt->alloc, sizeof(*t));
-	if (t != NULL) {
-		t->chunk.next = NULL;
-		t->chunk.cap = TXN_INLINE_MEMBERS;
-		jt_store_relaxed(&t->id, 0);
-		/* Linked until freed (point 7); the link's release store
-		 * publishes id = 0. */
-		jt_registry_add(&rt->registry, &t->reg);
-	}
+	if (t == NULL)
+		return NULL;
+	t->rt = rt;
+	t->shard = (uint8_t)shard;
+	t->head.next = NULL;
+	t->head.cap = 1;
+	t->head.jobs = &t->inline_member;
+	jt_store_relaxed(&t->live, 0);
+	/* Linked until freed (point 7); the link's release store publishes
+	 * live = 0. */
+	jt_registry_add(&rt->registry, shard, &t->reg);
 	return t;
 }
 
 int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 {
+	unsigned shard;
 	jt_txn *t;
 	uint64_t id;
-	int err;
 
 	if (rt == NULL || out == NULL || (flags & ~(JT_TXN_GROUPED | JT_TXN_NOWAIT)) != 0)
 		return -EINVAL;
 	if (rt_inherited(rt))
 		return -EOWNERDEAD;
-	err = reserve_slot(rt, flags);
-	if (err != 0)
-		return err;
-	t = txn_alloc(rt, jt_registry_this_shard());
-	if (t == NULL) {
+	if (rt->max_inflight != 0) {
+		int err = reserve_slot(rt, flags);
+
+		if (err != 0)
+			return err;
+	}
+	shard = jt_registry_this_shard();
+	t = txn_cache_take(rt, shard);
+	if (t == NULL && (t = txn_alloc_new(rt, shard)) == NULL) {
 		release_slot(rt);
 		return -ENOMEM;
 	}
+	/* Line 1: what completers and retirement read. */
 	jt_store_relaxed(&t->pending, TXN_HOLD);
 	jt_store_relaxed(&t->status, 0);
-	jt_store_relaxed(&t->flags, (flags & JT_TXN_GROUPED) ? TXN_GROUPED : 0u);
-	t->rt = rt;
-	t->ready_ticks = 0;
-	t->work.run = txn_dispatch;
-	jt_store_relaxed(&t->begin_ns, jt_clock_coarse_ns());
-	t->last = &t->chunk;
-	t->chunk.count = 0;
-	jt_store_relaxed(&t->members, 0);
-	jt_store_relaxed(&t->phase, JT_TXN_OPEN);
-	jt_store_relaxed(&t->armed, 0);
-	t->committing = false;
-	t->member_ops = 0;
-	t->last_ops = NULL;
-	jt_store_relaxed(&t->cancel_delivered, false);
-	t->ready = false;
-	t->u.live.done = NULL;
-	t->u.live.done_opaque = NULL;
-	t->u.live.waiter = NULL;
+	t->done = NULL;
+	t->done_opaque = NULL;
 	id = txn_next_id();
+	jt_store_relaxed(&t->id, id);
+	/* Lines 3 and 4: the builder's. */
+	t->u.build.fill = &t->inline_member;
+	t->u.build.fill_end = &t->inline_member + 1;
+	t->u.build.last_ops = NULL;
+	t->last = &t->head;
+	jt_store_relaxed(&t->members, 0);
+	jt_store_relaxed(&t->flags, (flags & JT_TXN_GROUPED) ? TXN_GROUPED : 0u);
+	jt_store_relaxed(&t->armed, 0);
+	jt_store_relaxed(&t->begin_ns, jt_clock_coarse_ns());
+	t->member_ops = 0;
+	t->committing = false;
 	/* release: publishes the fields above to walkers, whose acquire load
-	 * of the id pairs with it (point 7). */
-	jt_store_release(&t->id, id);
+	 * of `live` pairs with it (point 7). */
+	jt_store_release(&t->live, 1);
 	jt_trace_txn_begin(id, t, flags);
-	jt_fetch_add_relaxed(&rt->builders[t->reg.shard].begun, 1);
+	jt_fetch_add_relaxed(&rt->builders[shard].begun, 1);
 	*out = t;
 	return 0;
 }
 
-/* The next chunk to fill: a kept spare, or a new one. Out of line, so that
- * jt_txn_add's common path saves no registers. */
-__attribute__((noinline, cold)) static struct member_chunk *chunk_advance(jt_txn *t)
+/* The chunk after the full one being filled: a kept spare, or a new one. */
+static struct member_chunk *chunk_advance(jt_txn *t)
 {
-	struct member_chunk *c = t->last->next;
+	struct member_chunk *last = t->last, *c = last->next;
 	uint32_t cap;
 
 	if (c == NULL) {
-		cap = t->last == &t->chunk                   ? CHUNK_SECOND_MEMBERS
-		      : t->last->cap == CHUNK_SECOND_MEMBERS ? CHUNK_THIRD_MEMBERS
-		                                             : CHUNK_MAX_MEMBERS;
+		cap = last == &t->head                     ? CHUNK_SECOND_MEMBERS
+		      : last->cap == CHUNK_SECOND_MEMBERS ? CHUNK_THIRD_MEMBERS
+		                                          : CHUNK_MAX_MEMBERS;
 		c = jt_alloc_get(&t->rt->alloc, sizeof(*c) + cap * sizeof(jt_job));
 		if (c == NULL)
 			return NULL;
 		c->next = NULL;
 		c->cap = cap;
-		t->last->next = c;
+		c->jobs = c->storage;
+		last->next = c;
 	}
-	c->count = 0;
+	last->count = last->cap;
 	t->last = c;
+	t->u.build.fill = c->jobs;
+	t->u.build.fill_end = c->jobs + c->cap;
 	return c;
 }
 
@@ -291,29 +313,35 @@ static unsigned member_ops_of(const struct jt_member_ops *ops)
 	return m;
 }
 
+/* Out of line, so that jt_txn_add's common path saves no registers: the
+ * current chunk is full, or the setup pass runs (it empties the cursor). */
+__attribute__((noinline, cold)) static int add_slow(jt_txn *t, const struct jt_member_ops *ops,
+                                                     void *opaque, jt_job **out)
+{
+	if (t->committing)
+		return -EBUSY;
+	if (chunk_advance(t) == NULL)
+		return -ENOMEM;
+	return jt_txn_add(t, ops, opaque, out);
+}
+
 int jt_txn_add(jt_txn *t, const struct jt_member_ops *ops, void *opaque, jt_job **out)
 {
-	struct member_chunk *c;
 	jt_job *j;
 
 	if (t == NULL)
 		return -EINVAL;
-	if (t->committing)
-		return -EBUSY;
-	c = t->last;
-	if (c->count == c->cap) {
-		c = chunk_advance(t);
-		if (c == NULL)
-			return -ENOMEM;
-	}
-	j = &c->jobs[c->count++];
+	j = t->u.build.fill;
+	if (j == t->u.build.fill_end)
+		return add_slow(t, ops, opaque, out);
+	t->u.build.fill = j + 1;
 	j->txn = t;
 	j->ops = ops;
 	j->opaque = opaque;
 	j->ret = 0;
 	jt_store_relaxed(&j->state, JOB_IDLE);
-	if (ops != t->last_ops) /* a run of members with the same ops: once */
-		t->member_ops |= member_ops_of(t->last_ops = ops);
+	if (ops != t->u.build.last_ops) /* a run of members with the same ops: once */
+		t->member_ops |= member_ops_of(t->u.build.last_ops = ops);
 	/* relaxed: introspection reads a snapshot. */
 	jt_store_relaxed(&t->members, jt_load_relaxed(&t->members) + 1);
 	if (out != NULL)
@@ -321,55 +349,80 @@ int jt_txn_add(jt_txn *t, const struct jt_member_ops *ops, void *opaque, jt_job 
 	return 0;
 }
 
-/* Give up the builder's hold (point 4 of the file comment). */
-static void txn_seal(jt_txn *t)
+/* What retirement must do, known at the seal (txn_internal.h). */
+static uint8_t retire_ops_of(const jt_txn *t)
+{
+	size_t members = jt_load_relaxed(&t->members);
+	unsigned r = t->member_ops & (MEMBER_DONE | MEMBER_DESTROY);
+
+	if (members == 0)
+		r |= RETIRE_EMPTY;
+	else if (members > 1)
+		r |= RETIRE_MULTI;
+	return (uint8_t)r;
+}
+
+/* Give up the builder's hold (points 1 and 4 of the file comment). */
+static void txn_seal(jt_txn *t, uint8_t retire_ops)
 {
 	jt_runtime *rt = t->rt;
-	struct builder_counters *bc = &rt->builders[t->reg.shard];
+	struct builder_counters *bc = &rt->builders[t->shard];
 	uint32_t armed = jt_load_relaxed(&t->armed);
-	uint32_t old;
+	uint64_t hold = TXN_HOLD - armed, old;
 
 	t->committing = false;
+	t->retire_ops = retire_ops;
 	jt_fetch_add_relaxed(&bc->jobs_armed, armed);
 	/* Counted before the hold drops, so committed >= retired always; the
-	 * release store of `retired` at retirement carries it to drain. */
+	 * seq_cst RMW of `retired` at a pass end carries it to drain. */
 	jt_fetch_add_relaxed(&bc->committed, 1);
-	jt_store_relaxed(&t->phase, JT_TXN_RUNNING);
-	if (rt->flags & JT_RUNTIME_ORDERED)
-		jt_mpsc_push(&rt->order_queue, &t->u.live.order_node);
-	/* acq_rel: pairs with the FAILING fetch_or in txn_record_failure. */
-	old = jt_fetch_or_acq_rel(&t->flags, TXN_SEALED);
-	if (old & TXN_FAILING) {
-		/* The hold becomes the cancel request's unit: make it one unit
-		 * before the dispatcher can drop it. relaxed: it leaves
-		 * armed - completed + 1 >= 1, so it never hands the txn off;
-		 * the post publishes. */
-		jt_fetch_sub_relaxed(&t->pending, TXN_HOLD - armed - 1);
-		txn_hand_off(t);
-	} else {
-		/* Convert the bias and give up the hold in one RMW (point 1).
-		 * A cancel request posted after the seal carries a failing
-		 * job's unit, which it has not dropped: pending cannot reach
-		 * 0 before its cancels ran, whichever RMW comes first. */
-		txn_put_n(t, TXN_HOLD - armed);
+	jt_store_relaxed(&t->flags, jt_load_relaxed(&t->flags) | TXN_SEALED);
+	if (rt->flags & JT_RUNTIME_ORDERED) {
+		t->ready = false;
+		jt_mpsc_push(&rt->order_queue, &t->order_node);
 	}
+	/* acq_rel: pairs with every RMW on pending; one of this and a failing
+	 * CAS reads the other (point 4). */
+	old = jt_fetch_sub_acq_rel(&t->pending, hold);
+	if (old & TXN_FAILING_BIT)
+		txn_hand_off(t); /* the cancel request a failure left to us */
+	else if (old == hold)
+		txn_ready_hand_off(t);
+}
+
+/* The setup pass counts and walks the members: close the last chunk, and
+ * empty the cursor so that jt_txn_add inside it takes the slow path. */
+static void close_members(jt_txn *t)
+{
+	struct member_chunk *last = t->last;
+
+	last->count = (uint32_t)(t->u.build.fill - last->jobs);
+	t->u.build.fill_end = t->u.build.fill;
+}
+
+/* Setup pass and seal; `retire_extra` adds RETIRE_WAITER for commit_wait. */
+static int txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaque,
+                      uint8_t retire_extra)
+{
+	int err;
+
+	t->done = done;
+	t->done_opaque = opaque;
+	t->committing = true;
+	close_members(t);
+	err = (t->member_ops & MEMBER_SETUP) ? txn_setup_pass(t) : 0;
+	jt_trace_txn_commit(jt_load_relaxed(&t->id), t, jt_load_relaxed(&t->armed), err);
+	txn_seal(t, retire_ops_of(t) | retire_extra);
+	return err;
 }
 
 int jt_txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaque)
 {
-	int err;
-
 	if (t == NULL || t->committing)
 		return -EINVAL;
 	if (rt_inherited(t->rt))
 		return -EOWNERDEAD; /* no callback may run in the child */
-	t->u.live.done = done;
-	t->u.live.done_opaque = opaque;
-	t->committing = true;
-	err = (t->member_ops & MEMBER_SETUP) ? txn_setup_pass(t) : 0;
-	jt_trace_txn_commit(jt_load_relaxed(&t->id), t, jt_load_relaxed(&t->armed), err);
-	txn_seal(t);
-	return err;
+	return txn_commit(t, done, opaque, 0);
 }
 
 void txn_free_chunks(jt_txn *t, struct member_chunk *c)
@@ -384,7 +437,7 @@ void txn_free_chunks(jt_txn *t, struct member_chunk *c)
 
 void txn_free(jt_txn *t)
 {
-	txn_free_chunks(t, t->chunk.next);
+	txn_free_chunks(t, t->head.next);
 	jt_alloc_put_aligned(&t->rt->alloc, t, sizeof(*t));
 }
 
@@ -418,8 +471,8 @@ int jt_txn_commit_wait(jt_txn *t, int64_t timeout_ns, int *status)
 	jt_store_relaxed(&w->done, 0);
 	jt_store_relaxed(&w->refs, 2);
 	w->status = 0;
-	t->u.live.waiter = w;
-	err = jt_txn_commit(t, NULL, NULL);
+	t->waiter = w;
+	err = txn_commit(t, NULL, NULL, RETIRE_WAITER);
 	waited = rt_wait(rt, waiter_done, w, timeout_ns);
 	if (waited == 0 && status != NULL)
 		*status = w->status;

@@ -2,8 +2,10 @@
  * txn_cache.c - recycling retired txns into their builders' shards.
  *
  * Producer: the dispatcher, a batch of retired txns of one shard at a time
- * (retire.c). Consumer: jt_txn_begin on a thread of the same registry shard.
- * A batch goes back with one CAS, touching only its first and last txn.
+ * (retire.c); the reclaimer, for a batch that had to wait a grace period
+ * because an introspection walk was in progress. Consumer: jt_txn_begin on
+ * a thread of the same registry shard. A batch goes back with one CAS,
+ * touching only its first and last txn.
  * See struct txn_cache for the protocol; nothing here ever waits. The
  * bounds keep what a burst leaves behind small: at most CACHE_MAX_TXNS
  * txns per shard, each keeping chunks for CACHE_KEEP_MEMBERS members
@@ -18,7 +20,7 @@
 
 void txn_cache_trim(jt_txn *t)
 {
-	struct member_chunk *c = &t->chunk;
+	struct member_chunk *c = &t->head;
 	uint32_t kept = c->cap;
 
 	while (c->next != NULL && kept + c->next->cap <= CACHE_KEEP_MEMBERS) {
@@ -29,64 +31,97 @@ void txn_cache_trim(jt_txn *t)
 	c->next = NULL;
 }
 
-/* Free a list of dead txns linked through u.dead.next. */
+/* Free a list of dead txns linked through their nodes (txn_internal.h). */
 static void free_list(jt_txn *t)
 {
 	while (t != NULL) {
-		jt_txn *next = t->u.dead.next;
+		jt_txn *next = dead_next(t);
 
 		txn_free(t);
 		t = next;
 	}
 }
 
+static jt_txn *batch_of(struct jt_work *w)
+{
+	return (jt_txn *)((char *)w - offsetof(jt_txn, u.batch.work));
+}
+
 /* The reclaimer, a grace period after the batch was unlinked. */
 static unsigned free_batch(struct jt_work *w)
 {
-	free_list((jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim)));
+	free_list(batch_of(w));
 	return 0;
 }
 
 static struct jt_registry_node *next_in_batch(struct jt_registry_node *n)
 {
-	jt_txn *next = ((jt_txn *)((char *)n - offsetof(jt_txn, reg)))->u.dead.next;
+	jt_txn *next = dead_next((jt_txn *)((char *)n - offsetof(jt_txn, reg)));
 
 	return next != NULL ? &next->reg : NULL;
+}
+
+/*
+ * Whether an introspection walk may still read what was retired or
+ * unlinked before this call (txn.c, point 7). A walker increments
+ * `walkers` (seq_cst RMW) inside its RCU read-side section and decrements
+ * it (release) before it leaves. If this RMW reads 0, every walker that
+ * had started is done (its decrement is read) and a later walker's
+ * increment follows this RMW in the RMW order of `walkers`, so everything
+ * before this call happens before its walk. Otherwise a walker's read-side
+ * section began before this call, and a grace period after it covers the
+ * walk. Cost: one RMW per batch.
+ */
+static bool walk_in_progress(jt_runtime *rt)
+{
+	return jt_fetch_add_seq_cst(&rt->walkers, 0) != 0;
 }
 
 /*
  * A batch beyond the cache's bounds (on the reclaimer, or on a poller):
  * unlink it and free it, at once when no introspection walk is in progress
  * (the common case), else after a grace period.
- *
- * Why "at once" is safe: a walker increments `walkers` (seq_cst RMW) before
- * it starts and decrements it (release) when done. Our unlinks come before
- * the seq_cst RMW below. If it reads 0, every walker that had started is
- * done and its reads happen before (we read its decrement's chain); a later
- * walker's increment follows ours in the RMW chain on `walkers`, so our
- * unlinks happen before its walk: it cannot reach the batch. Cost: one RMW
- * per batch.
  */
 static unsigned release_batch(struct jt_work *w)
 {
-	jt_txn *first = (jt_txn *)((char *)w - offsetof(jt_txn, u.dead.reclaim));
+	jt_txn *first = batch_of(w);
 	jt_runtime *rt = first->rt;
 
-	jt_registry_remove_chain(&rt->registry, first->reg.shard, &first->reg, next_in_batch);
-	if (jt_fetch_add_seq_cst(&rt->walkers, 0) == 0)
+	jt_registry_remove_chain(&rt->registry, first->shard, &first->reg, next_in_batch);
+	if (!walk_in_progress(rt))
 		return free_batch(w);
-	first->u.dead.reclaim.run = free_batch;
-	jt_reclaimer_post(&rt->reclaimer, &first->u.dead.reclaim);
+	first->u.batch.work.run = free_batch;
+	jt_reclaimer_post(&rt->reclaimer, &first->u.batch.work);
 	return 0;
 }
 
-void txn_cache_give_batch(jt_runtime *rt, jt_txn *first)
+/* Push a batch onto its shard's cache (lock-free, any thread). */
+static void cache_push(jt_runtime *rt, jt_txn *first, jt_txn *tail)
 {
-	struct txn_cache *cache = &rt->caches[first->reg.shard];
-	jt_txn *tail = first->u.dead.batch_tail;
-	uint32_t count = first->u.dead.batch_count;
-	jt_txn *head;
+	struct txn_cache *cache = &rt->caches[first->shard];
+	jt_txn *head = jt_load_relaxed(&cache->returned);
 
+	do
+		dead_link(tail, head);
+	/* release: pairs with the acquire exchange in txn_cache_take, which
+	 * then sees every txn of the chain and its links. */
+	while (!jt_cas_weak_release(&cache->returned, &head, first));
+}
+
+/* The reclaimer, a grace period after a walker could still read the batch. */
+static unsigned push_batch(struct jt_work *w)
+{
+	jt_txn *first = batch_of(w);
+
+	cache_push(first->rt, first, first->u.batch.tail);
+	return 0;
+}
+
+void txn_cache_give_batch(jt_runtime *rt, jt_txn *first, jt_txn *tail, uint32_t count)
+{
+	struct txn_cache *cache = &rt->caches[first->shard];
+
+	first->u.batch.tail = tail;
 	if (jt_load_relaxed(&cache->given) - jt_load_relaxed(&cache->taken) + count >
 	    CACHE_MAX_TXNS) {
 		/* A dispatcher thread is the runtime's one serial stage:
@@ -95,20 +130,22 @@ void txn_cache_give_batch(jt_runtime *rt, jt_txn *first)
 		 * doing it). A poller is often the builder, whose allocator
 		 * cache then gets the memory back (growth G=1: 5-6 -> 7 M
 		 * jobs/s freeing inline). */
-		first->u.dead.reclaim.run = release_batch;
+		first->u.batch.work.run = release_batch;
 		if (rt->flags & JT_RUNTIME_POLL)
-			release_batch(&first->u.dead.reclaim);
+			release_batch(&first->u.batch.work);
 		else
-			jt_reclaimer_post_soon(&rt->reclaimer, &first->u.dead.reclaim);
+			jt_reclaimer_post_soon(&rt->reclaimer, &first->u.batch.work);
 		return;
 	}
+	/* Counted now even when the push waits for a grace period: the
+	 * count bounds what the cache will hold. */
 	jt_store_relaxed(&cache->given, jt_load_relaxed(&cache->given) + count);
-	head = jt_load_relaxed(&cache->returned);
-	do
-		tail->u.dead.next = head;
-	/* release: pairs with the acquire exchange in txn_cache_take, which
-	 * then sees every txn of the chain and its links. */
-	while (!jt_cas_weak_release(&cache->returned, &head, first));
+	if (walk_in_progress(rt)) {
+		first->u.batch.work.run = push_batch;
+		jt_reclaimer_post(&rt->reclaimer, &first->u.batch.work);
+		return;
+	}
+	cache_push(rt, first, tail);
 }
 
 jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard)
@@ -124,7 +161,7 @@ jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard)
 	if (t == NULL)
 		t = jt_xchg_acq_rel(&cache->returned, (jt_txn *)NULL);
 	if (t != NULL) {
-		cache->local = t->u.dead.next;
+		cache->local = dead_next(t);
 		jt_store_relaxed(&cache->taken, jt_load_relaxed(&cache->taken) + 1);
 	}
 	jt_store_release(&cache->busy, 0);

@@ -1,13 +1,17 @@
 /*
  * txn_internal.h - the objects behind jt_runtime, jt_txn and jt_job.
  *
- * Layout follows who touches what. A txn's first cache line holds what
- * completers touch (the pending count, the status, the flags, the hand-off
- * item), its second the first member; the other two are the builder's
- * before commit and the dispatcher's after. Per-member state is 64 bytes;
- * members live in chunks (1 inline, then 15, 63, 127, 127 ... members), so
- * a txn makes one allocation per chunk, not per member, and jt_job pointers
- * never move.
+ * Layout follows who touches what. A txn is four cache lines:
+ *   1  the countdown and everything retirement reads: pending, status, the
+ *      hand-off link, the ready stamp, the txn's own done, the id. The last
+ *      completer writes it, the dispatcher reads it.
+ *   2  the first member (a one-job txn is retired from lines 1 and 2 alone).
+ *   3  the builder's: fill cursor, counts, flags (introspection reads some).
+ *   4  the head of the member chunk list, the registry link, a commit_wait
+ *      waiter, the commit-order link.
+ * Per-member state is 64 bytes; members after the first live in chunks
+ * (15, 63, then 127 members each), so a txn makes one allocation per chunk,
+ * not per member, and jt_job pointers never move.
  */
 #ifndef JT_TXN_INTERNAL_H
 #define JT_TXN_INTERNAL_H
@@ -33,27 +37,51 @@
  * jt_private_job_complete_hooked completes. */
 enum { JOB_IDLE = 0, JOB_ARMED = 1, JOB_COMPLETED = 2, JOB_ARMED_HOOKED = 3 };
 
-#define TXN_INLINE_MEMBERS 1
+/*
+ * jt_txn.pending (txn.c, point 1): bit 63 says "failing, cancels not yet
+ * delivered"; the rest counts units. While the txn is built the count holds
+ * the builder's bias TXN_HOLD, so the count is above TXN_HOLD / 2 exactly
+ * until the seal.
+ */
+#define TXN_FAILING_BIT (UINT64_C(1) << 63)
+#define TXN_HOLD        (UINT64_C(1) << 62)
 
-/* pending's bias while the builder holds the txn (txn.c, point 1). */
-#define TXN_HOLD (UINT64_C(1) << 62)
+static inline uint64_t pending_count(uint64_t p)
+{
+	return p & ~TXN_FAILING_BIT;
+}
+
+static inline bool pending_sealed(uint64_t p)
+{
+	return pending_count(p) < TXN_HOLD / 2;
+}
+
+/* jt_txn.flags: GROUPED from begin; SEALED from the seal (builder); FAILING
+ * from cancel delivery on (dispatcher), when pending's bit is cleared. One
+ * writer at a time, each ordered after the previous by the hand-offs. */
+#define TXN_GROUPED 0x1u
+#define TXN_SEALED  0x2u
+#define TXN_FAILING 0x4u
 
 /* jt_txn.member_ops: callbacks some member has (the others cost nothing) */
 #define MEMBER_SETUP   0x1u /* prepare, commit, abort or clean */
 #define MEMBER_DONE    0x2u
 #define MEMBER_DESTROY 0x4u
 
-/* jt_txn.flags */
-#define TXN_GROUPED 0x1u /* set at begin, constant */
-#define TXN_SEALED  0x2u /* the builder's hold was given up */
-#define TXN_FAILING 0x4u /* siblings are being cancelled */
+/* jt_txn.retire_ops, set at the seal: what retirement must do beyond the
+ * txn's own done. */
+#define RETIRE_DONE    MEMBER_DONE
+#define RETIRE_DESTROY MEMBER_DESTROY
+#define RETIRE_EMPTY   0x08u /* no member at all */
+#define RETIRE_MULTI   0x10u /* members in chunks after the inline one */
+#define RETIRE_WAITER  0x20u /* a jt_txn_commit_wait caller */
 
 struct jt_job {
 	jt_txn *txn;
 	const struct jt_member_ops *ops;
 	void *opaque;
 	_Atomic uint32_t state;
-	int ret; /* written by the completer after it won `state` */
+	int ret; /* written by a failing completer after it won `state` */
 	union {
 		struct {
 			jt_complete_fn *cb;
@@ -71,10 +99,14 @@ struct jt_job {
 	} u;
 };
 
+/* Members in registration order: the txn's head chunk is its inline
+ * member; the others carry their members after the header. */
 struct member_chunk {
 	struct member_chunk *next;
-	uint32_t count, cap;
-	jt_job jobs[];
+	uint32_t count; /* members in use: cap, but in the last chunk (set at commit) */
+	uint32_t cap;
+	jt_job *jobs;
+	jt_job storage[];
 };
 
 /* Blocks a jt_txn_commit_wait caller; shared with the dispatcher. */
@@ -85,50 +117,47 @@ struct commit_waiter {
 };
 
 struct jt_txn {
-	/* --- completers' lines: the countdown, then the first member --- */
+	/* --- line 1: completers and the dispatcher --- */
 	jt_cacheline_aligned _Atomic uint64_t pending;
 	_Atomic int status;
-	_Atomic uint32_t flags;
+	uint8_t retire_ops;   /* RETIRE_*: the builder at the seal */
+	uint8_t shard;        /* registry shard and cache: constant */
+	_Atomic uint8_t live; /* begin to retirement (txn.c, point 7) */
 	jt_runtime *rt;
+	/* The hand-off to the dispatcher; after retirement, the link of the
+	 * dead lists (limbo, cache). */
+	struct jt_mpsc_node node;
 	uint64_t ready_ticks; /* by whoever brought pending to 0 */
-	struct jt_work work;  /* the hand-off to the dispatcher */
-	/* The first member lives in the txn: a one-job txn is one object, and
-	 * its job shares the aligned pair of lines of the countdown (the
-	 * lines a completer writes and the dispatcher reads first). Chunks
-	 * after it are kept when the txn is recycled. */
-	struct member_chunk chunk;
-	jt_job inline_member[TXN_INLINE_MEMBERS];
-	/* --- builder until sealed, dispatcher after --- */
-	jt_cacheline_aligned struct jt_registry_node reg; /* linked while allocated */
-	/* Non-zero while the txn is live (begin to the end of retirement):
-	 * introspection's proof of a consistent snapshot (txn.c, point 7). */
+	void (*done)(void *opaque, int status);
+	void *done_opaque;
 	_Atomic uint64_t id;
-	struct member_chunk *last;            /* the chunk being filled */
-	const struct jt_member_ops *last_ops; /* builder: the last added */
-	_Atomic size_t members;               /* read by introspection */
-	_Atomic int phase;                    /* JT_TXN_OPEN / RUNNING / RETIRING */
-	_Atomic uint32_t armed;               /* builder: load + store; introspection reads */
-	bool committing;                      /* builder: inside the setup pass */
-	uint8_t member_ops;                   /* MEMBER_*: what some member's ops have */
-	_Atomic bool cancel_delivered;        /* dispatcher writes, introspection reads */
-	bool ready;                           /* dispatcher, ordered mode */
-	_Atomic uint64_t begin_ns;            /* coarse clock: introspection's age */
-	union {
-		struct { /* until retired */
-			void (*done)(void *opaque, int status);
-			void *done_opaque;
-			struct commit_waiter *waiter;
-			struct jt_mpsc_node order_node; /* JT_RUNTIME_ORDERED */
-		} live;
-		/* After: a batch back to the cache, or freed. */
+	/* --- line 2: the first member --- */
+	jt_job inline_member;
+	/* --- line 3: the builder's until the seal --- */
+	jt_cacheline_aligned union {
 		struct {
-			jt_txn *next; /* in its batch, then in a cache */
-			/* The first txn of a batch only: */
-			struct jt_work reclaim; /* frees it after a grace period */
-			jt_txn *batch_tail;
-			uint32_t batch_count;
-		} dead;
+			jt_job *fill, *fill_end; /* free slots of the chunk being filled */
+			const struct jt_member_ops *last_ops;
+		} build;
+		/* After retirement, the first txn of a dead batch only: */
+		struct {
+			struct jt_work work; /* recycles or frees it after a grace period */
+			jt_txn *tail;
+		} batch;
 	} u;
+	struct member_chunk *last; /* the chunk being filled, then the last one used */
+	_Atomic size_t members;    /* read by introspection */
+	_Atomic uint32_t flags;    /* TXN_GROUPED | TXN_SEALED | TXN_FAILING */
+	_Atomic uint32_t armed;    /* builder: load + store; introspection reads */
+	_Atomic uint64_t begin_ns;
+	uint8_t member_ops; /* MEMBER_*: what some member's ops have */
+	bool committing;    /* builder: inside the setup pass */
+	/* --- line 4 --- */
+	jt_cacheline_aligned struct member_chunk head; /* the inline member */
+	struct jt_registry_node reg;                   /* linked while allocated */
+	struct commit_waiter *waiter;                  /* RETIRE_WAITER */
+	struct jt_mpsc_node order_node;                /* JT_RUNTIME_ORDERED */
+	bool ready;                                    /* dispatcher, ordered mode */
 };
 
 /* Builder-side counters, one set per registry shard (per builder thread). */
@@ -140,7 +169,7 @@ struct builder_counters {
 
 /*
  * Retired txns come back for reuse instead of being freed cold (one cache
- * per registry shard, i.e. per builder thread). The reclaimer pushes onto
+ * per registry shard, i.e. per builder thread). The dispatcher pushes onto
  * `returned` (lock-free stack, pushes only); a builder that wins `busy`
  * pops from `local`, refilling it by taking the whole `returned` stack
  * with one exchange. Pops are serialised by `busy`, so no ABA; a builder
@@ -185,17 +214,13 @@ struct jt_runtime {
 	jt_cacheline_aligned _Atomic uint64_t retired;
 	struct dispatcher_counters counters;
 	struct jt_latency_histogram latency;
-	unsigned unsignalled; /* retirements waiters have not been woken for */
-	unsigned slot_batch;  /* retirements since the last mid-pass slot signal */
-	uint64_t now_ticks;   /* the clock, read again every few retirements */
-	unsigned now_reuse;   /* retirements left before now_ticks is read again */
-	struct limbo {        /* per shard: the batch being filled */
+	struct limbo { /* per shard: the batch being filled */
 		jt_txn *head, *tail;
 		uint32_t count;
 	} limbo[JT_REGISTRY_SHARDS];
 	struct jt_reclaimer reclaimer;
 
-	/* Threads inside jt_runtime_foreach_txn (txn_cache.c, release_batch). */
+	/* Threads inside jt_runtime_foreach_txn (txn.c, point 7). */
 	jt_cacheline_aligned _Atomic uint64_t walkers;
 
 	/* Threads blocked in drain, begin, commit_wait or destroy. */
@@ -210,15 +235,33 @@ static inline bool rt_inherited(const jt_runtime *rt)
 	return rt->fork_generation != jt_fork_generation();
 }
 
-/* The chunk after `c`, NULL past the one being filled (kept spares follow). */
+static inline jt_txn *txn_of_node(struct jt_mpsc_node *n)
+{
+	return (jt_txn *)((char *)n - offsetof(jt_txn, node));
+}
+
+/* A dead list's link (limbo, cache), in the hand-off node. */
+static inline jt_txn *dead_next(jt_txn *t)
+{
+	struct jt_mpsc_node *n = jt_load_relaxed(&t->node.next);
+
+	return n != NULL ? txn_of_node(n) : NULL;
+}
+
+static inline void dead_link(jt_txn *t, jt_txn *next)
+{
+	jt_store_relaxed(&t->node.next, next != NULL ? &next->node : NULL);
+}
+
+/* The chunk after `c`, NULL past the last one used (kept spares follow). */
 static inline struct member_chunk *chunk_next(const jt_txn *t, const struct member_chunk *c)
 {
 	return c == t->last ? NULL : c->next;
 }
 
-/* Walk every member in registration order. */
+/* Walk every member in registration order (chunk counts are set at commit). */
 #define for_each_member(t, c, j)                                                                   \
-	for ((c) = &(t)->chunk; (c) != NULL; (c) = chunk_next((t), (c)))                           \
+	for ((c) = &(t)->head; (c) != NULL; (c) = chunk_next((t), (c)))                            \
 		for (jt_job *end_ = ((j) = (c)->jobs) + (c)->count; (j) < end_; (j)++)
 
 static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
@@ -230,47 +273,44 @@ static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
 /* txn.c */
 void txn_hand_off(jt_txn *t);
 void txn_ready_hand_off(jt_txn *t);
-bool txn_record_failure(jt_txn *t, int ret, bool from_prepare);
+bool txn_record_failure(jt_txn *t, int ret, bool unit);
 void txn_free(jt_txn *t);
 void txn_free_chunks(jt_txn *t, struct member_chunk *first);
 
-/* Drop n units of pending; the last one hands the txn to the dispatcher
- * (txn.c, point 3). Inline: every completion comes through here. */
-static inline void txn_put_n(jt_txn *t, uint64_t n)
-{
-	/* acq_rel: release our writes (the job's ret, anything before the
-	 * completion) into the chain; the last decrementer acquires them all.
-	 * Pairs with every other fetch_sub on `pending`. */
-	if (jt_fetch_sub_acq_rel(&t->pending, n) == n)
-		txn_ready_hand_off(t);
-}
-
+/*
+ * Drop one unit of pending; the last one hands the txn to the dispatcher
+ * (txn.c, point 3). Inline: every completion comes through here. The count
+ * can reach 0 only with the failing bit clear (point 4), so the drop that
+ * leaves the word 0 is the last.
+ */
 static inline void txn_put(jt_txn *t)
 {
-	txn_put_n(t, 1);
+	/* acq_rel: release our writes (anything before the completion) into
+	 * the chain; the last decrementer acquires them all. Pairs with every
+	 * other RMW on `pending`. */
+	if (jt_fetch_sub_acq_rel(&t->pending, 1) == 1)
+		txn_ready_hand_off(t);
 }
 
 /* txn_cache.c */
 jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard);
-void txn_cache_give_batch(jt_runtime *rt, jt_txn *first);
+void txn_cache_give_batch(jt_runtime *rt, jt_txn *first, jt_txn *tail, uint32_t count);
 void txn_cache_trim(jt_txn *t);
 void txn_cache_fini(jt_runtime *rt);
 
 /* setup_pass.c: prepare, commit or abort, clean. Returns the prepare error. */
 int txn_setup_pass(jt_txn *t);
 
-/* retire.c: dispatcher side */
-unsigned txn_dispatch(struct jt_work *w);
-void txn_prefetch(struct jt_work *next);
-unsigned txn_backlog_run(void *rt, unsigned budget);
+/* retire.c: dispatcher side (struct jt_dispatcher_hooks) */
+unsigned txn_run_chain(void *rt, struct jt_mpsc_node *first, struct jt_mpsc_node *last,
+                       unsigned budget, struct jt_mpsc_node **rest);
 bool txn_backlog_ready(void *rt);
-void txn_pass_done(void *rt);
 void txn_limbo_flush(jt_runtime *rt);
 
 /* wait.c */
 void rt_signal_waiters(jt_runtime *rt);
 void rt_signal_pass_end(jt_runtime *rt);
-bool rt_signal_slot_waiters(jt_runtime *rt);
+void rt_signal_slot_waiters(jt_runtime *rt);
 uint64_t rt_retired_sync(jt_runtime *rt);
 int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, int64_t timeout_ns);
 uint64_t rt_committed(jt_runtime *rt);

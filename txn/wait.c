@@ -3,21 +3,23 @@
  * destroy, jt_txn_begin at max_inflight, jt_txn_commit_wait.
  *
  * Waiters sleep on `retire_epoch`. Everything a waiter checks is written by
- * the dispatcher before it bumps `retired` (a release store per
- * retirement), and every predicate starts with a seq_cst load of `retired`
- * (rt_retired_sync), which makes the rest visible. At a signal point the
- * dispatcher does a seq_cst RMW of `retired`, then loads `epoch_waiters`
- * (seq_cst) and bumps the epoch and wakes only when someone waits. A waiter
- * increments `epoch_waiters` (seq_cst), reads the epoch, then checks its
- * predicate: by the Dekker argument of atomics/parking.h either the
- * dispatcher sees the waiter or the waiter sees the new state, and a bump
- * between the epoch read and the futex wait fails the wait.
- * Signal points: the end of each dispatcher pass (when a waiter can be
- * done: rt_signal_pass_end), a commit_wait caller's txn, and, in the
- * middle of a pass, every SIGNAL_BATCH retirements only
- * when a jt_txn_begin waits for a slot (rt_signal_slot_waiters): waking a
- * drain there costs the waiter and the dispatcher a futex round trip for a
- * predicate that cannot hold before the queue runs empty.
+ * the dispatcher before it publishes a pass's retirements with a seq_cst
+ * RMW of `retired` (retire.c, pass_publish), and every predicate starts
+ * with a seq_cst load of `retired` (rt_retired_sync), which makes the rest
+ * visible. That RMW is also the dispatcher's Dekker store: after it the
+ * dispatcher loads `epoch_waiters` (seq_cst) and bumps the epoch and wakes
+ * only when someone waits. A waiter increments `epoch_waiters` (seq_cst),
+ * reads the epoch, then checks its predicate: by the Dekker argument of
+ * atomics/parking.h either the dispatcher sees the waiter or the waiter
+ * sees the new state, and a bump between the epoch read and the futex wait
+ * fails the wait.
+ * Signal points (each right after a publishing RMW): the end of each
+ * dispatcher pass, when a waiter can be done (rt_signal_pass_end); a
+ * commit_wait caller's txn (rt_signal_waiters); and, in the middle of a
+ * pass, every SIGNAL_BATCH retirements only when a jt_txn_begin waits for
+ * a slot (rt_signal_slot_waiters): waking a drain there costs the waiter
+ * and the dispatcher a futex round trip for a predicate that cannot hold
+ * before the queue runs empty.
  *
  * In poll mode nobody else may be polling, so a waiter runs the callbacks
  * itself (jt_runtime_poll on its own thread) and sleeps on the eventfd.
@@ -55,8 +57,8 @@ uint64_t rt_committed(jt_runtime *rt)
 
 uint64_t rt_retired_sync(jt_runtime *rt)
 {
-	/* seq_cst: pairs with the RMW in rt_signal_waiters; acquire: pairs
-	 * with the release stores of each retirement. */
+	/* seq_cst: the Dekker pair with the publishing RMW of a pass
+	 * (retire.c), whose release it also acquires. */
 	return jt_load_seq_cst(&rt->retired);
 }
 
@@ -69,9 +71,7 @@ static void wake_epoch(jt_runtime *rt)
 
 void rt_signal_waiters(jt_runtime *rt)
 {
-	/* The Dekker store: an RMW reads the latest release store, so a
-	 * waiter that misses this one's effect is seen below. */
-	jt_fetch_add_seq_cst(&rt->retired, 0);
+	/* After the Dekker store (the publishing RMW of `retired`). */
 	if (jt_load_seq_cst(&rt->epoch_waiters) != 0)
 		wake_epoch(rt);
 }
@@ -86,8 +86,7 @@ void rt_signal_waiters(jt_runtime *rt)
  */
 void rt_signal_pass_end(jt_runtime *rt)
 {
-	/* The Dekker store, as in rt_signal_waiters. */
-	jt_fetch_add_seq_cst(&rt->retired, 0);
+	/* After the Dekker store, as in rt_signal_waiters. */
 	if (jt_load_seq_cst(&rt->epoch_waiters) == 0)
 		return;
 	/* A stale (lower) committed only wakes early; a txn committed after
@@ -102,19 +101,16 @@ void rt_signal_pass_end(jt_runtime *rt)
  * The mid-pass signal point. Only a jt_txn_begin blocked at max_inflight
  * can use a retirement while the dispatcher's pass goes on: drain and
  * destroy wait for none in flight, which holds only once the queue is
- * empty, and the pass end (txn_pass_done) signals then. So in the middle
- * of a pass wake only when a slot waiter exists. Same Dekker pair as
- * above, on slot_waiters (incremented seq_cst in reserve_slot before its
- * predicate's seq_cst load of `retired`): a waiter this load misses sees
- * the retirements itself. Returns whether it signalled.
+ * empty, and the pass end signals then. So in the middle of a pass wake
+ * only when a slot waiter exists. Same Dekker pair as above, on
+ * slot_waiters (incremented seq_cst in reserve_slot before its predicate's
+ * seq_cst load of `retired`): a waiter this load misses sees the
+ * retirements itself.
  */
-bool rt_signal_slot_waiters(jt_runtime *rt)
+void rt_signal_slot_waiters(jt_runtime *rt)
 {
-	jt_fetch_add_seq_cst(&rt->retired, 0);
-	if (jt_load_seq_cst(&rt->slot_waiters) == 0)
-		return false;
-	rt_signal_waiters(rt);
-	return true;
+	if (jt_load_seq_cst(&rt->slot_waiters) != 0)
+		rt_signal_waiters(rt);
 }
 
 static int64_t remaining_ns(uint64_t deadline)
