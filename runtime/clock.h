@@ -11,7 +11,6 @@
 #define JT_CLOCK_H
 
 #include <stdint.h>
-#include <time.h>
 
 #include "atomics/parking.h"
 #if defined(__x86_64__)
@@ -25,19 +24,6 @@ static inline uint64_t jt_clock_ticks(void)
 #else
 	return jt_monotonic_ns();
 #endif
-}
-
-/*
- * jt_clock_coarse_ns: CLOCK_MONOTONIC_COARSE in nanoseconds: about 5 ns
- * (half an rdtsc on the development VM) at the resolution of the kernel
- * tick (a few ms). For ages, not latencies.
- */
-static inline uint64_t jt_clock_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 struct jt_clock_calib {

@@ -29,12 +29,7 @@
  */
 #define DEFAULT_SPIN_NS 50000
 
-static _Thread_local const struct jt_dispatcher *current_dispatcher;
-
-bool jt_dispatcher_is_current(const struct jt_dispatcher *d)
-{
-	return current_dispatcher == d;
-}
+_Thread_local const struct jt_dispatcher *jt_current_dispatcher;
 
 static bool backlog_ready(struct jt_dispatcher *d)
 {
@@ -92,7 +87,7 @@ static void *dispatcher_main(void *arg)
 {
 	struct jt_dispatcher *d = arg;
 
-	current_dispatcher = d;
+	jt_current_dispatcher = d;
 	for (;;) {
 		struct jt_mpsc_node *first, *last, *rest;
 
@@ -108,7 +103,7 @@ static void *dispatcher_main(void *arg)
 			continue;
 		jt_park(&d->wake, thread_has_work, d);
 	}
-	current_dispatcher = NULL;
+	jt_current_dispatcher = NULL;
 	return NULL;
 }
 
@@ -143,11 +138,11 @@ void jt_dispatcher_stop(struct jt_dispatcher *d)
 }
 
 /*
- * One poll: the rest a budget left last time, then at most one chain
- * spliced now (what was pending when the call started, not what keeps
- * arriving), `max` units at most.
+ * A poll that does not start with a fresh chain: the rest a budget left
+ * last time, then at most one chain spliced now (what was pending when the
+ * call started, not what keeps arriving), or backlog; `max` units at most.
  */
-static unsigned poll_run(struct jt_dispatcher *d, unsigned max)
+unsigned jt_dispatcher_poll_other(struct jt_dispatcher *d, unsigned max)
 {
 	struct jt_mpsc_node *first = NULL, *last = NULL;
 	unsigned done = 0;
@@ -168,21 +163,4 @@ static unsigned poll_run(struct jt_dispatcher *d, unsigned max)
 		clear_poll_signal(d);
 	}
 	return done;
-}
-
-int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max)
-{
-	const struct jt_dispatcher *outer = current_dispatcher;
-	uint32_t idle = 0;
-	unsigned done;
-
-	/* acquire: pairs with the release store below, so that one poller's
-	 * effects are visible to the next. */
-	if (!jt_cas_acq_rel(&d->polling, &idle, 1))
-		return -EBUSY;
-	current_dispatcher = d;
-	done = poll_run(d, max);
-	current_dispatcher = outer;
-	jt_store_release(&d->polling, 0);
-	return (int)done;
 }

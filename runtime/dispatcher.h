@@ -21,6 +21,7 @@
 #ifndef JT_DISPATCHER_H
 #define JT_DISPATCHER_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -122,14 +123,62 @@ static inline void jt_dispatcher_post(struct jt_dispatcher *d, struct jt_mpsc_no
 	jt_unpark(&d->wake);
 }
 
+/* The dispatcher whose callbacks this thread runs (thread or poll), if any. */
+extern _Thread_local const struct jt_dispatcher *jt_current_dispatcher
+        __attribute__((visibility("hidden")));
+
+/* jt_dispatcher_is_current: true on d's thread or inside d's poll. */
+static inline bool jt_dispatcher_is_current(const struct jt_dispatcher *d)
+{
+	return jt_current_dispatcher == d;
+}
+
+/* The rest of a poll beyond one fresh chain: what a budget left last time,
+ * backlog, or nothing (then the lazy clear). Out of line. */
+unsigned jt_dispatcher_poll_other(struct jt_dispatcher *d, unsigned max);
+
+typedef unsigned jt_dispatcher_run_fn(void *ctx, struct jt_mpsc_node *first,
+                                      struct jt_mpsc_node *last, unsigned budget,
+                                      struct jt_mpsc_node **rest);
+
+/*
+ * jt_dispatcher_poll_run: jt_dispatcher_poll with the owner's run hook
+ * given again (`run` and `ctx` must be d->hooks.run and d->hooks.ctx), so
+ * that an owner whose hook is an inline function gets the whole poll as
+ * one function: the serial stage of a poll-mode runtime, once per poll.
+ */
+static inline int jt_dispatcher_poll_run(struct jt_dispatcher *d, unsigned max,
+                                         jt_dispatcher_run_fn *run, void *ctx)
+{
+	const struct jt_dispatcher *outer = jt_current_dispatcher;
+	struct jt_mpsc_node *first, *last;
+	uint32_t idle = 0;
+	unsigned done;
+
+	/* acquire: pairs with the release store below, so that one poller's
+	 * effects are visible to the next. */
+	if (!jt_cas_acq_rel(&d->polling, &idle, 1))
+		return -EBUSY;
+	jt_current_dispatcher = d;
+	if (d->rest == NULL && jt_mpsc_splice(&d->queue, &first, &last)) {
+		done = run(ctx, first, last, max, &d->rest);
+		d->rest_last = last;
+	} else {
+		done = jt_dispatcher_poll_other(d, max);
+	}
+	jt_current_dispatcher = outer;
+	jt_store_release(&d->polling, 0);
+	return (int)done;
+}
+
 /*
  * jt_dispatcher_poll: poll mode: run items and backlog on this thread, at
  * most `max` units (0 = what is pending when the call starts). Returns the
  * units run, or -EBUSY when a thread (this one included) is inside poll.
  */
-int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max);
-
-/* jt_dispatcher_is_current: true on d's thread or inside d's poll. */
-bool jt_dispatcher_is_current(const struct jt_dispatcher *d);
+static inline int jt_dispatcher_poll(struct jt_dispatcher *d, unsigned max)
+{
+	return jt_dispatcher_poll_run(d, max, d->hooks.run, d->hooks.ctx);
+}
 
 #endif /* JT_DISPATCHER_H */

@@ -23,14 +23,16 @@ struct jt_latency_histogram {
 
 void jt_latency_histogram_init(struct jt_latency_histogram *h);
 
+/*
+ * The bucket of v, without a branch: with e the top bit of v | 8 (e >= 3),
+ * v >> (e - 3) is v itself below 16, else 8 plus v's three bits after the
+ * top one, and each power of two from 16 on starts 8 buckets later.
+ */
 static inline unsigned jt_latency_histogram_bucket(uint64_t v)
 {
-	unsigned e;
+	unsigned e = 63u - (unsigned)__builtin_clzll(v | 8u);
 
-	if (v < 16)
-		return (unsigned)v;
-	e = 63u - (unsigned)__builtin_clzll(v); /* e >= 4 */
-	return 16u + (e - 4u) * 8u + (unsigned)((v >> (e - 3u)) & 7u);
+	return ((e - 3u) << 3) + (unsigned)(v >> (e - 3u));
 }
 
 /* jt_latency_histogram_record: the single writer adds one sample (inline:

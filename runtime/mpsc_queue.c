@@ -86,24 +86,3 @@ struct jt_mpsc_node *jt_mpsc_wait_link(struct jt_mpsc_node *n)
 		wait_for_producer(&spins);
 	return next;
 }
-
-/*
- * Batch style keeps `head` at the stub: the stub's link is the first node.
- * Unhook it, then swing the tail back to the stub: pushes before the
- * exchange belong to the chain (their links lead to the node the exchange
- * returns), pushes after it link to the stub again. The unhooking store is
- * ordered before any such link by the exchange, which the next pusher's
- * exchange reads (both seq_cst RMWs of the tail).
- */
-bool jt_mpsc_splice(struct jt_mpsc_queue *q, struct jt_mpsc_node **first,
-                    struct jt_mpsc_node **last)
-{
-	/* relaxed: only says whether to look; wait_link's acquire load of
-	 * the stub's link is what publishes the chain. */
-	if (jt_load_relaxed(&q->tail) == &q->stub)
-		return false;
-	*first = jt_mpsc_wait_link(&q->stub);
-	jt_store_relaxed(&q->stub.next, NULL);
-	*last = jt_xchg_seq_cst(&q->tail, &q->stub);
-	return true;
-}

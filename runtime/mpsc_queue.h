@@ -75,16 +75,37 @@ struct jt_mpsc_node *jt_mpsc_pop_wait(struct jt_mpsc_queue *q);
  */
 struct jt_mpsc_node *jt_mpsc_peek(struct jt_mpsc_queue *q);
 
+/* jt_mpsc_wait_link: n's link once its producer stored it (out of line). */
+struct jt_mpsc_node *jt_mpsc_wait_link(struct jt_mpsc_node *n);
+
 /*
  * jt_mpsc_splice: take every node queued so far as a chain, oldest first:
  * *first .. *last. False (and nothing taken) when the queue is empty.
  * Consumer only, batch style. Costs one exchange per batch, not per node.
+ *
+ * Batch style keeps `head` at the stub: the stub's link is the first node.
+ * Unhook it, then swing the tail back to the stub: pushes before the
+ * exchange belong to the chain (their links lead to the node the exchange
+ * returns), pushes after it link to the stub again. The unhooking store is
+ * ordered before any such link by the exchange, which the next pusher's
+ * exchange reads (both seq_cst RMWs of the tail).
  */
-bool jt_mpsc_splice(struct jt_mpsc_queue *q, struct jt_mpsc_node **first,
-                    struct jt_mpsc_node **last);
+static inline bool jt_mpsc_splice(struct jt_mpsc_queue *q, struct jt_mpsc_node **first,
+                                  struct jt_mpsc_node **last)
+{
+	struct jt_mpsc_node *n;
 
-/* jt_mpsc_wait_link: n's link once its producer stored it (out of line). */
-struct jt_mpsc_node *jt_mpsc_wait_link(struct jt_mpsc_node *n);
+	/* relaxed: only says whether to look; the acquire load of the stub's
+	 * link is what publishes the chain. */
+	if (jt_load_relaxed(&q->tail) == &q->stub)
+		return false;
+	/* Pairs with the release store of the link in jt_mpsc_push. */
+	n = jt_load_acquire(&q->stub.next);
+	*first = n != NULL ? n : jt_mpsc_wait_link(&q->stub);
+	jt_store_relaxed(&q->stub.next, NULL);
+	*last = jt_xchg_seq_cst(&q->tail, &q->stub);
+	return true;
+}
 
 /*
  * jt_mpsc_chain_next: the node after `n` in a spliced chain that ends at

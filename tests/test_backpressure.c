@@ -37,6 +37,33 @@ Test(backpressure, nowait_at_limit_is_eagain)
 	rt_free(rt);
 }
 
+/* Every kind of retirement gives its slot back: a commit_wait txn, a failed
+ * one, one with destroy callbacks, one with many members. */
+Test(backpressure, every_retirement_releases_its_slot)
+{
+	struct mem m[20];
+	int status = 1;
+	tm_init_array(m, 20, NULL, "");
+	jt_runtime *rt = rt_new(JT_RUNTIME_POLL, 0, 1);
+	jt_txn *t = txn_new(rt, JT_TXN_NOWAIT);
+	cr_assert_eq(jt_txn_commit_wait(t, -1, &status), 0);
+	cr_assert_eq(status, 0);
+	t = txn_new(rt, JT_TXN_NOWAIT); /* would be -EAGAIN had the slot leaked */
+	tm_add(t, &m[0], &TM_OPS_NOPREP);
+	tm_arm(&m[0]);
+	cr_assert_eq(jt_txn_commit(t, NULL, NULL), 0);
+	tm_complete(&m[0], -EIO);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	t = txn_new(rt, JT_TXN_NOWAIT);
+	tm_add_array(t, &m[1], 19, &TM_OPS_NOPREP);
+	cr_assert_eq(jt_txn_commit(t, NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	t = txn_new(rt, JT_TXN_NOWAIT);
+	cr_assert_eq(jt_txn_commit(t, NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	rt_free(rt);
+}
+
 Test(backpressure, unbounded_by_default)
 {
 	enum { N = 200 };

@@ -18,17 +18,19 @@
  * `live` byte (txn.c, point 7). Only full groups go; a partial one waits,
  * or goes at jt_runtime_destroy.
  */
+#include <errno.h>
+
 #include "txn/txn_internal.h"
 
 #define LIMBO_BATCH  64
 #define SIGNAL_BATCH 64 /* wake a jt_txn_begin blocked at max_inflight this often */
 
 /*
- * The clock for retire latency, read once per NOW_REUSE retirements of a
- * pass (an rdtsc costs 7-10 ns on the development VMs, as much as the rest
- * of a retirement's bookkeeping): a latency may read short by the time the
- * few retirements before it took, never long. Read afresh for the first
- * retirement of each pass and whenever a txn's ready stamp is newer.
+ * The clock for retire latency, read at the start of a pass and again every
+ * NOW_REUSE retirements (an rdtsc costs 7-10 ns on the development VMs, as
+ * much as the rest of a retirement's bookkeeping): every txn of a chain
+ * was stamped before the chain was spliced, so a latency may read short by
+ * the time the few retirements before it took, never long.
  */
 #define NOW_REUSE 8
 
@@ -36,19 +38,20 @@
 struct pass {
 	uint64_t retired; /* retirements not yet published */
 	uint64_t jobs;    /* their completed jobs */
+	uint64_t slots;   /* their max_inflight slots (RETIRE_SLOT) */
 	uint64_t now;     /* the clock */
 	unsigned now_left;
 	unsigned slot_batch;
 };
 
-static uint64_t pass_now(struct pass *p, uint64_t ready)
+static inline void record_latency(jt_runtime *rt, struct pass *p, uint64_t ready)
 {
-	if (p->now_left == 0 || p->now < ready) {
+	if (--p->now_left == 0) {
 		p->now = jt_clock_ticks();
 		p->now_left = NOW_REUSE;
 	}
-	p->now_left--;
-	return p->now < ready ? ready : p->now;
+	/* A TSC a few cycles behind another CPU's stamp reads 0, not 2^64. */
+	jt_latency_histogram_record(&rt->latency, p->now > ready ? p->now - ready : 0);
 }
 
 /* Publish the pass so far: the counters, then the seq_cst RMW of
@@ -56,8 +59,10 @@ static uint64_t pass_now(struct pass *p, uint64_t ready)
  * Dekker store of the wake-up (wait.c). */
 static void pass_publish(jt_runtime *rt, struct pass *p)
 {
-	if (rt->max_inflight != 0)
-		jt_fetch_sub_relaxed(&rt->inflight, p->retired);
+	if (p->slots != 0) {
+		jt_fetch_sub_relaxed(&rt->inflight, p->slots);
+		p->slots = 0;
+	}
 	counter_add(&rt->counters.jobs_completed, p->jobs);
 	jt_fetch_add_seq_cst(&rt->retired, p->retired);
 	p->retired = 0;
@@ -131,7 +136,8 @@ void txn_limbo_flush(jt_runtime *rt)
 
 /* The end of every retirement: no longer live (txn.c, point 7), counted,
  * queued for its builders' cache. */
-static void retire_end(jt_runtime *rt, jt_txn *t, struct pass *p)
+static inline __attribute__((always_inline)) void retire_end(jt_runtime *rt, jt_txn *t,
+                                                             struct pass *p)
 {
 	struct limbo *l = &rt->limbo[t->shard];
 
@@ -139,19 +145,12 @@ static void retire_end(jt_runtime *rt, jt_txn *t, struct pass *p)
 	 * give-back's RMW on `walkers` (txn_cache.c). */
 	jt_store_relaxed(&t->live, 0);
 	dead_link(t, l->head);
-	if (l->head == NULL)
-		l->tail = t;
 	l->head = t;
-	if (++l->count >= LIMBO_BATCH)
+	if (++l->count == 1)
+		l->tail = t;
+	else if (l->count >= LIMBO_BATCH)
 		limbo_flush_shard(rt, l);
 	p->retired++;
-	/* A begin blocked at max_inflight can use a retirement before the
-	 * pass ends (wait.c, rt_signal_slot_waiters). */
-	if (rt->max_inflight != 0 && ++p->slot_batch >= SIGNAL_BATCH) {
-		p->slot_batch = 0;
-		pass_publish(rt, p);
-		rt_signal_slot_waiters(rt);
-	}
 }
 
 static void finish_waiter(jt_runtime *rt, struct commit_waiter *w, int status, struct pass *p)
@@ -189,7 +188,7 @@ __attribute__((noinline)) static void txn_retire_general(jt_runtime *rt, jt_txn 
 				j->ops->done(j->opaque, ret, status);
 		}
 	}
-	if (t->done != NULL)
+	if (ops & RETIRE_TXN_DONE)
 		t->done(t->done_opaque, status);
 	if (ops & RETIRE_DESTROY) {
 		for_each_member(t, c, j)
@@ -199,7 +198,7 @@ __attribute__((noinline)) static void txn_retire_general(jt_runtime *rt, jt_txn 
 		}
 	}
 	jt_trace_txn_retire(jt_load_relaxed(&t->id), t, status);
-	p->jobs += jt_load_relaxed(&t->armed);
+	p->jobs += (ops & RETIRE_MULTI) ? jt_load_relaxed(&t->armed) : (ops & RETIRE_ARMED1);
 	if (status != 0) { /* a failed job always makes the status non-zero */
 		counter_add(&rt->counters.jobs_failed, failed_jobs);
 		counter_add(&rt->counters.failed, 1);
@@ -208,26 +207,36 @@ __attribute__((noinline)) static void txn_retire_general(jt_runtime *rt, jt_txn 
 	 * never reads members). */
 	if (ops & RETIRE_MULTI)
 		txn_cache_trim(t);
-	if (ops & RETIRE_WAITER) {
-		struct commit_waiter *w = t->waiter; /* t may be reused after retire_end */
+	/* t may be reused once retire_end gave it back. */
+	struct commit_waiter *w = (ops & RETIRE_WAITER) ? t->waiter : NULL;
 
-		retire_end(rt, t, p);
-		finish_waiter(rt, w, status, p);
-		return;
-	}
 	retire_end(rt, t, p);
+	if (w != NULL) {
+		p->slots += (ops & RETIRE_SLOT) != 0;
+		finish_waiter(rt, w, status, p);
+	} else if (ops & RETIRE_SLOT) {
+		p->slots++;
+		/* A begin blocked at max_inflight can use a retirement before
+		 * the pass ends (wait.c, rt_signal_slot_waiters). */
+		if (++p->slot_batch >= SIGNAL_BATCH) {
+			p->slot_batch = 0;
+			pass_publish(rt, p);
+			rt_signal_slot_waiters(rt);
+		}
+	}
 }
 
-/* Run every callback of `t` and take it out of the live set. */
-static void txn_retire(jt_runtime *rt, jt_txn *t, struct pass *p)
+/* Run every callback of `t` and take it out of the live set. Inline: the
+ * common case, one member that did not fail, is a few dozen instructions. */
+static inline __attribute__((always_inline)) void txn_retire(jt_runtime *rt, jt_txn *t,
+                                                             struct pass *p)
 {
 	int status = jt_load_relaxed(&t->status);
 	unsigned ops = t->retire_ops;
-	uint64_t ready = t->ready_ticks;
 	jt_job *j = &t->inline_member;
 
-	jt_latency_histogram_record(&rt->latency, pass_now(p, ready) - ready);
-	if (status != 0 || (ops & (RETIRE_EMPTY | RETIRE_MULTI | RETIRE_DESTROY | RETIRE_WAITER))) {
+	record_latency(rt, p, t->ready_ticks);
+	if (status != 0 || (ops & RETIRE_GENERAL)) {
 		txn_retire_general(rt, t, status, p);
 		return;
 	}
@@ -235,20 +244,21 @@ static void txn_retire(jt_runtime *rt, jt_txn *t, struct pass *p)
 	 * RETIRE_DONE says it has a done. */
 	if (ops & RETIRE_DONE)
 		j->ops->done(j->opaque, 0, 0);
-	if (t->done != NULL)
+	if (ops & RETIRE_TXN_DONE)
 		t->done(t->done_opaque, 0);
 	jt_trace_txn_retire(jt_load_relaxed(&t->id), t, 0);
-	p->jobs += jt_load_relaxed(&j->state) != JOB_IDLE;
+	p->jobs += ops & RETIRE_ARMED1;
 	retire_end(rt, t, p);
 }
 
 /* A posted txn: a cancel request or ready. Returns the retirements. */
-static unsigned txn_dispatch(jt_runtime *rt, jt_txn *t, struct pass *p)
+static inline __attribute__((always_inline)) unsigned txn_dispatch(jt_runtime *rt, jt_txn *t,
+                                                                   struct pass *p, bool ordered)
 {
 	/* relaxed: the post (the queue's release/acquire) published it. */
 	if ((jt_load_relaxed(&t->pending) & TXN_FAILING_BIT) && !deliver_cancel_request(t))
 		return 0;
-	if (rt->flags & JT_RUNTIME_ORDERED) {
+	if (ordered) {
 		t->ready = true; /* backlog_run retires it in turn */
 		return 0;
 	}
@@ -295,14 +305,18 @@ static void prefetch_txn(struct jt_mpsc_node *n)
 	}
 }
 
-unsigned txn_run_chain(void *arg, struct jt_mpsc_node *n, struct jt_mpsc_node *last,
-                       unsigned budget, struct jt_mpsc_node **rest)
+/* One pass over a spliced chain (struct jt_dispatcher_hooks, run), in
+ * ready order or, `ordered`, in commit order. */
+static inline __attribute__((always_inline)) unsigned
+run_chain_as(jt_runtime *rt, struct jt_mpsc_node *n, struct jt_mpsc_node *last, unsigned budget,
+             struct jt_mpsc_node **rest, bool ordered)
 {
-	jt_runtime *rt = arg;
-	struct pass p = {0};
+	struct pass p = {.now = jt_clock_ticks(), .now_left = NOW_REUSE};
 	unsigned done = 0;
 
-	prefetch_txn(n);
+	/* The first is read at once; its successor is worth warming. */
+	if (n != last)
+		prefetch_txn(jt_mpsc_chain_peek(n, last));
 	while (n != NULL && (budget == 0 || done < budget)) {
 		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
 
@@ -310,15 +324,52 @@ unsigned txn_run_chain(void *arg, struct jt_mpsc_node *n, struct jt_mpsc_node *l
 		 * likely, and one item's run is too short to hide a miss. */
 		if (next != NULL)
 			prefetch_txn(jt_mpsc_chain_peek(next, last));
-		done += txn_dispatch(rt, txn_of_node(n), &p);
+		done += txn_dispatch(rt, txn_of_node(n), &p, ordered);
 		n = next;
 	}
 	*rest = n;
-	if ((rt->flags & JT_RUNTIME_ORDERED) && (budget == 0 || done < budget))
+	if (ordered && (budget == 0 || done < budget))
 		done += backlog_run(rt, budget == 0 ? 0 : budget - done, &p);
 	if (p.retired != 0) {
 		pass_publish(rt, &p);
 		rt_signal_pass_end(rt);
 	}
 	return done;
+}
+
+__attribute__((noinline)) static unsigned run_chain_ordered(jt_runtime *rt, struct jt_mpsc_node *n,
+                                                            struct jt_mpsc_node *last,
+                                                            unsigned budget,
+                                                            struct jt_mpsc_node **rest)
+{
+	return run_chain_as(rt, n, last, budget, rest, true);
+}
+
+static inline __attribute__((always_inline)) unsigned run_chain(void *arg, struct jt_mpsc_node *n,
+                                                                struct jt_mpsc_node *last,
+                                                                unsigned budget,
+                                                                struct jt_mpsc_node **rest)
+{
+	jt_runtime *rt = arg;
+
+	if (rt->flags & JT_RUNTIME_ORDERED)
+		return run_chain_ordered(rt, n, last, budget, rest);
+	return run_chain_as(rt, n, last, budget, rest, false);
+}
+
+unsigned txn_run_chain(void *rt, struct jt_mpsc_node *first, struct jt_mpsc_node *last,
+                       unsigned budget, struct jt_mpsc_node **rest)
+{
+	return run_chain(rt, first, last, budget, rest);
+}
+
+/* Here, not with the rest of the API: the poll and the pass are one
+ * function, the serial stage of a poll-mode runtime. */
+int jt_runtime_poll(jt_runtime *rt, unsigned max)
+{
+	if (rt == NULL || !(rt->flags & JT_RUNTIME_POLL))
+		return -EINVAL;
+	if (rt_inherited(rt))
+		return -EOWNERDEAD;
+	return jt_dispatcher_poll_run(&rt->disp, max, run_chain, rt);
 }

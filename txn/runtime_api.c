@@ -174,15 +174,6 @@ int jt_runtime_fd(jt_runtime *rt)
 	return rt->disp.efd;
 }
 
-int jt_runtime_poll(jt_runtime *rt, unsigned max)
-{
-	if (rt == NULL || !(rt->flags & JT_RUNTIME_POLL))
-		return -EINVAL;
-	if (rt_inherited(rt))
-		return -EOWNERDEAD;
-	return jt_dispatcher_poll(&rt->disp, max);
-}
-
 void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out)
 {
 	double ticks_per_ns;
@@ -215,7 +206,8 @@ void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out)
 struct foreach_ctx {
 	int (*fn)(const struct jt_txn_info *i, void *arg);
 	void *arg;
-	uint64_t now_ns;
+	uint64_t now_ticks;
+	double ticks_per_ns;
 	int visited;
 };
 
@@ -239,7 +231,7 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	struct foreach_ctx *ctx = arg;
 	jt_txn *t = (jt_txn *)((char *)n - offsetof(jt_txn, reg));
 	struct jt_txn_info info;
-	uint64_t pending, begin_ns;
+	uint64_t pending, begin_ticks;
 
 	/* acquire: pairs with the release store of `live` in jt_txn_begin,
 	 * so the fields below are this use's, not the previous one's; no
@@ -262,10 +254,12 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	info.jobs_pending = t->committing;
 #endif
 	info.status = jt_load_relaxed(&t->status);
-	begin_ns = jt_load_relaxed(&t->begin_ns);
-	/* The begin stamp is coarse (at most a kernel tick early): ages read
-	 * a few ms long, never short, and grow between walks. */
-	info.age_ns = ctx->now_ns > begin_ns ? ctx->now_ns - begin_ns : 0;
+	begin_ticks = jt_load_relaxed(&t->begin_ticks);
+	/* Another CPU's clock may be a few cycles ahead: 0, not 2^64. */
+	info.age_ns =
+	        ctx->now_ticks > begin_ticks
+	                ? (uint64_t)((double)(ctx->now_ticks - begin_ticks) / ctx->ticks_per_ns)
+	                : 0;
 	ctx->visited++;
 	return ctx->fn(&info, ctx->arg);
 }
@@ -281,7 +275,8 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 		return -EOWNERDEAD;
 	ctx.fn = fn;
 	ctx.arg = arg;
-	ctx.now_ns = jt_monotonic_ns();
+	ctx.ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
+	ctx.now_ticks = jt_clock_ticks();
 	ctx.visited = 0;
 	jt_rcu_read_lock();
 	/* seq_cst, inside the read-side section: the pair with the RMW of a

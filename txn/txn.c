@@ -87,6 +87,7 @@ _Static_assert(offsetof(jt_txn, inline_member) == JT_CACHELINE,
                "the first member is the txn's second line");
 _Static_assert(offsetof(jt_txn, id) + sizeof(uint64_t) <= JT_CACHELINE,
                "retirement reads the txn's first line only");
+_Static_assert(offsetof(jt_txn, node) == 0, "txn_of_node is a cast");
 
 void txn_hand_off(jt_txn *t)
 {
@@ -261,7 +262,7 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	jt_store_relaxed(&t->members, 0);
 	jt_store_relaxed(&t->flags, (flags & JT_TXN_GROUPED) ? TXN_GROUPED : 0u);
 	jt_store_relaxed(&t->armed, 0);
-	jt_store_relaxed(&t->begin_ns, jt_clock_coarse_ns());
+	jt_store_relaxed(&t->begin_ticks, jt_clock_ticks());
 	t->member_ops = 0;
 	t->committing = false;
 	/* release: publishes the fields above to walkers, whose acquire load
@@ -280,7 +281,7 @@ static struct member_chunk *chunk_advance(jt_txn *t)
 	uint32_t cap;
 
 	if (c == NULL) {
-		cap = last == &t->head                     ? CHUNK_SECOND_MEMBERS
+		cap = last == &t->head                    ? CHUNK_SECOND_MEMBERS
 		      : last->cap == CHUNK_SECOND_MEMBERS ? CHUNK_THIRD_MEMBERS
 		                                          : CHUNK_MAX_MEMBERS;
 		c = jt_alloc_get(&t->rt->alloc, sizeof(*c) + cap * sizeof(jt_job));
@@ -316,7 +317,7 @@ static unsigned member_ops_of(const struct jt_member_ops *ops)
 /* Out of line, so that jt_txn_add's common path saves no registers: the
  * current chunk is full, or the setup pass runs (it empties the cursor). */
 __attribute__((noinline, cold)) static int add_slow(jt_txn *t, const struct jt_member_ops *ops,
-                                                     void *opaque, jt_job **out)
+                                                    void *opaque, jt_job **out)
 {
 	if (t->committing)
 		return -EBUSY;
@@ -359,11 +360,17 @@ static uint8_t retire_ops_of(const jt_txn *t)
 		r |= RETIRE_EMPTY;
 	else if (members > 1)
 		r |= RETIRE_MULTI;
+	else if (jt_load_relaxed(&t->armed) != 0)
+		r |= RETIRE_ARMED1;
+	if (t->rt->max_inflight != 0)
+		r |= RETIRE_SLOT;
+	if (t->done != NULL)
+		r |= RETIRE_TXN_DONE;
 	return (uint8_t)r;
 }
 
 /* Give up the builder's hold (points 1 and 4 of the file comment). */
-static void txn_seal(jt_txn *t, uint8_t retire_ops)
+static inline __attribute__((always_inline)) void txn_seal(jt_txn *t, uint8_t retire_ops)
 {
 	jt_runtime *rt = t->rt;
 	struct builder_counters *bc = &rt->builders[t->shard];
@@ -401,8 +408,8 @@ static void close_members(jt_txn *t)
 }
 
 /* Setup pass and seal; `retire_extra` adds RETIRE_WAITER for commit_wait. */
-static int txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaque,
-                      uint8_t retire_extra)
+static inline __attribute__((always_inline)) int
+txn_commit(jt_txn *t, void (*done)(void *opaque, int status), void *opaque, uint8_t retire_extra)
 {
 	int err;
 

@@ -68,13 +68,18 @@ static inline bool pending_sealed(uint64_t p)
 #define MEMBER_DONE    0x2u
 #define MEMBER_DESTROY 0x4u
 
-/* jt_txn.retire_ops, set at the seal: what retirement must do beyond the
- * txn's own done. */
-#define RETIRE_DONE    MEMBER_DONE
-#define RETIRE_DESTROY MEMBER_DESTROY
-#define RETIRE_EMPTY   0x08u /* no member at all */
-#define RETIRE_MULTI   0x10u /* members in chunks after the inline one */
-#define RETIRE_WAITER  0x20u /* a jt_txn_commit_wait caller */
+/* jt_txn.retire_ops, set at the seal: what retirement must do, in one byte
+ * of the txn's first line, so that the common case costs one test. */
+#define RETIRE_ARMED1   0x01u /* one member, armed: one job completed */
+#define RETIRE_DONE     MEMBER_DONE
+#define RETIRE_DESTROY  MEMBER_DESTROY
+#define RETIRE_EMPTY    0x08u /* no member at all */
+#define RETIRE_MULTI    0x10u /* members in chunks after the inline one */
+#define RETIRE_WAITER   0x20u /* a jt_txn_commit_wait caller */
+#define RETIRE_SLOT     0x40u /* holds one of max_inflight slots */
+#define RETIRE_TXN_DONE 0x80u /* the txn's own done */
+/* Any of these: retire.c's general path. */
+#define RETIRE_GENERAL (RETIRE_DESTROY | RETIRE_EMPTY | RETIRE_MULTI | RETIRE_WAITER | RETIRE_SLOT)
 
 struct jt_job {
 	jt_txn *txn;
@@ -118,15 +123,15 @@ struct commit_waiter {
 
 struct jt_txn {
 	/* --- line 1: completers and the dispatcher --- */
-	jt_cacheline_aligned _Atomic uint64_t pending;
+	/* The hand-off to the dispatcher; after retirement, the link of the
+	 * dead lists (limbo, cache). First: a node is its txn. */
+	jt_cacheline_aligned struct jt_mpsc_node node;
+	_Atomic uint64_t pending;
 	_Atomic int status;
 	uint8_t retire_ops;   /* RETIRE_*: the builder at the seal */
 	uint8_t shard;        /* registry shard and cache: constant */
 	_Atomic uint8_t live; /* begin to retirement (txn.c, point 7) */
 	jt_runtime *rt;
-	/* The hand-off to the dispatcher; after retirement, the link of the
-	 * dead lists (limbo, cache). */
-	struct jt_mpsc_node node;
 	uint64_t ready_ticks; /* by whoever brought pending to 0 */
 	void (*done)(void *opaque, int status);
 	void *done_opaque;
@@ -145,13 +150,13 @@ struct jt_txn {
 			jt_txn *tail;
 		} batch;
 	} u;
-	struct member_chunk *last; /* the chunk being filled, then the last one used */
-	_Atomic size_t members;    /* read by introspection */
-	_Atomic uint32_t flags;    /* TXN_GROUPED | TXN_SEALED | TXN_FAILING */
-	_Atomic uint32_t armed;    /* builder: load + store; introspection reads */
-	_Atomic uint64_t begin_ns;
-	uint8_t member_ops; /* MEMBER_*: what some member's ops have */
-	bool committing;    /* builder: inside the setup pass */
+	struct member_chunk *last;    /* the chunk being filled, then the last one used */
+	_Atomic size_t members;       /* read by introspection */
+	_Atomic uint32_t flags;       /* TXN_GROUPED | TXN_SEALED | TXN_FAILING */
+	_Atomic uint32_t armed;       /* builder: load + store; introspection reads */
+	_Atomic uint64_t begin_ticks; /* introspection's age */
+	uint8_t member_ops;           /* MEMBER_*: what some member's ops have */
+	bool committing;              /* builder: inside the setup pass */
 	/* --- line 4 --- */
 	jt_cacheline_aligned struct member_chunk head; /* the inline member */
 	struct jt_registry_node reg;                   /* linked while allocated */
@@ -235,22 +240,24 @@ static inline bool rt_inherited(const jt_runtime *rt)
 	return rt->fork_generation != jt_fork_generation();
 }
 
+/* The txn of a queue node: the node is its first member, so a NULL node is
+ * no txn. */
 static inline jt_txn *txn_of_node(struct jt_mpsc_node *n)
 {
-	return (jt_txn *)((char *)n - offsetof(jt_txn, node));
+	return (jt_txn *)n;
 }
 
 /* A dead list's link (limbo, cache), in the hand-off node. */
 static inline jt_txn *dead_next(jt_txn *t)
 {
-	struct jt_mpsc_node *n = jt_load_relaxed(&t->node.next);
-
-	return n != NULL ? txn_of_node(n) : NULL;
+	return txn_of_node(jt_load_relaxed(&t->node.next));
 }
 
 static inline void dead_link(jt_txn *t, jt_txn *next)
 {
-	jt_store_relaxed(&t->node.next, next != NULL ? &next->node : NULL);
+	/* A pointer to a struct converts to one to its first member (C11
+	 * 6.7.2.1), NULL to NULL. */
+	jt_store_relaxed(&t->node.next, (struct jt_mpsc_node *)next);
 }
 
 /* The chunk after `c`, NULL past the last one used (kept spares follow). */
@@ -309,7 +316,15 @@ void txn_limbo_flush(jt_runtime *rt);
 
 /* wait.c */
 void rt_signal_waiters(jt_runtime *rt);
-void rt_signal_pass_end(jt_runtime *rt);
+void rt_wake_at_pass_end(jt_runtime *rt);
+
+/* The end of a pass, after the publishing RMW (the Dekker store): wake the
+ * waiters if there are any and one can be done (wait.c). */
+static inline void rt_signal_pass_end(jt_runtime *rt)
+{
+	if (jt_load_seq_cst(&rt->epoch_waiters) != 0)
+		rt_wake_at_pass_end(rt);
+}
 void rt_signal_slot_waiters(jt_runtime *rt);
 uint64_t rt_retired_sync(jt_runtime *rt);
 int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, int64_t timeout_ns);

@@ -77,18 +77,16 @@ void rt_signal_waiters(jt_runtime *rt)
 }
 
 /*
- * The end of a pass wakes the waiters only if one of them can be done: a
+ * The end of a pass (rt_signal_pass_end found a waiter) wakes the waiters
+ * only if one of them can be done: a
  * drain or destroy once every committed txn retired, a jt_txn_begin
  * waiting for a slot at once. A commit_wait caller was woken when its txn
  * retired. Checking costs 16 relaxed loads; a futile wake costs the waiter
  * a futex round trip and a CPU the completers could use (fanin, one run:
  * the dispatcher's futex calls 2,217 -> 1,286).
  */
-void rt_signal_pass_end(jt_runtime *rt)
+void rt_wake_at_pass_end(jt_runtime *rt)
 {
-	/* After the Dekker store, as in rt_signal_waiters. */
-	if (jt_load_seq_cst(&rt->epoch_waiters) == 0)
-		return;
 	/* A stale (lower) committed only wakes early; a txn committed after
 	 * this read retires in a later pass, which looks again. */
 	if (jt_load_seq_cst(&rt->slot_waiters) == 0 &&
