@@ -21,8 +21,11 @@ static void count_misuse(jt_job *j)
 static int job_arm_as(jt_job *j, uint32_t armed)
 {
 	jt_txn *t = j->txn;
+	/* relaxed: written by the builder alone (here and at the seal);
+	 * introspection reads a snapshot. */
+	uint32_t n = jt_load_relaxed(&t->armed);
 
-	if (jt_load_relaxed(&t->flags) & TXN_SEALED) {
+	if (n & TXN_ARMED_SEALED) {
 		count_misuse(j);
 		return -EINVAL;
 	}
@@ -36,9 +39,8 @@ static int job_arm_as(jt_job *j, uint32_t armed)
 	}
 	jt_store_relaxed(&j->state, armed);
 	/* The hold's bias covers the job until the seal counts it (txn.c,
-	 * point 1); relaxed: read by the seal (same thread) and by
-	 * introspection (a snapshot). */
-	jt_store_relaxed(&t->armed, jt_load_relaxed(&t->armed) + 1);
+	 * point 1). */
+	jt_store_relaxed(&t->armed, n + 1);
 	return 0;
 }
 
@@ -67,30 +69,33 @@ int jt_private_job_arm_hooked(jt_job *j, jt_job_cancel_hook *hook, void *arg)
 	return 0;
 }
 
-/* A failed job: its ret, the status rule, maybe the txn's failure. */
-__attribute__((noinline, cold)) static void job_finish_failed(jt_job *j, int ret)
+/* A failed job: its ret, the status rule, maybe the txn's failure.
+ * Returns 0 (a completion tail-calls it). */
+__attribute__((noinline)) static int job_finish_failed(jt_job *j, int ret)
 {
 	jt_txn *t = j->txn;
 
 	j->ret = ret;
 	if (!txn_record_failure(t, ret, true))
 		txn_put(t);
+	return 0;
 }
 
-/* The common tail: the state CAS was won; count down. */
-static inline void job_finish(jt_job *j, int ret)
+/* The common tail: the state CAS was won; count down. Returns 0. */
+static inline int job_finish(jt_job *j, int ret)
 {
 	jt_trace_job_complete(j->txn, j, ret);
-	if (ret != 0) {
-		job_finish_failed(j, ret);
-		return;
-	}
-	txn_put(j->txn);
+	if (ret != 0)
+		return job_finish_failed(j, ret);
 #if defined(JOBTXN_TEST_INJECT_RACE) && JOBTXN_TEST_INJECT_RACE == 1
 	/* Test-only known race (tests/race/): touch the job after giving up
 	 * our unit; the dispatcher reads j->ret (of a failed txn's members)
 	 * unordered with this store. */
+	txn_put(j->txn);
 	j->ret = 0;
+	return 0;
+#else
+	return txn_put(j->txn);
 #endif
 }
 
@@ -99,7 +104,7 @@ static inline void job_finish(jt_job *j, int ret)
  * `armed`: never armed (-EINVAL; a plain job's completion through the
  * hooked call, too), completed or owned by an adapter (-EALREADY).
  */
-__attribute__((noinline, cold)) static int claim_refused(jt_job *j, uint32_t armed, uint32_t found)
+__attribute__((noinline)) static int claim_refused(jt_job *j, uint32_t armed, uint32_t found)
 {
 	count_misuse(j);
 	if (found == JOB_IDLE || (armed == JOB_ARMED_HOOKED && found == JOB_ARMED))
@@ -107,42 +112,32 @@ __attribute__((noinline, cold)) static int claim_refused(jt_job *j, uint32_t arm
 	return -EALREADY;
 }
 
-/* `armed` (JOB_ARMED or JOB_ARMED_HOOKED) -> COMPLETED: 0, or the error. */
-static inline int job_claim(jt_job *j, uint32_t armed)
+/*
+ * `armed` (JOB_ARMED or JOB_ARMED_HOOKED) -> COMPLETED, then count down;
+ * 0, or the error. Every path ends in a tail call or a return, so the
+ * completion needs no stack frame.
+ */
+static inline int job_complete_as(jt_job *j, uint32_t armed, int ret)
 {
 	uint32_t expected = armed;
 
+	if (j == NULL)
+		return -EINVAL;
 	/* relaxed: only decides who completes; the pending fetch_sub that
 	 * follows carries the ordering. */
-	if (jt_cas_relaxed(&j->state, &expected, JOB_COMPLETED))
-		return 0;
-	return claim_refused(j, armed, expected);
+	if (!jt_cas_relaxed(&j->state, &expected, JOB_COMPLETED))
+		return claim_refused(j, armed, expected);
+	return job_finish(j, ret);
 }
 
 int jt_job_complete(jt_job *j, int ret)
 {
-	int err;
-
-	if (j == NULL)
-		return -EINVAL;
-	err = job_claim(j, JOB_ARMED);
-	if (err != 0)
-		return err;
-	job_finish(j, ret);
-	return 0;
+	return job_complete_as(j, JOB_ARMED, ret);
 }
 
 int jt_private_job_complete_hooked(jt_job *j, int ret)
 {
-	int err;
-
-	if (j == NULL)
-		return -EINVAL;
-	err = job_claim(j, JOB_ARMED_HOOKED);
-	if (err != 0)
-		return err;
-	job_finish(j, ret);
-	return 0;
+	return job_complete_as(j, JOB_ARMED_HOOKED, ret);
 }
 
 jt_runtime *jt_private_job_runtime(const jt_job *j)
@@ -158,9 +153,13 @@ bool jt_private_runtime_on_dispatcher(const jt_runtime *rt)
 static void wrapped_complete(void *opaque, int ret)
 {
 	jt_job *j = opaque;
+	uint32_t expected = JOB_ARMED;
 
-	if (job_claim(j, JOB_ARMED) != 0)
+	/* relaxed: as in job_complete_as. */
+	if (!jt_cas_relaxed(&j->state, &expected, JOB_COMPLETED)) {
+		claim_refused(j, JOB_ARMED, expected);
 		return;
+	}
 	if (j->u.wrap.cb != NULL)
 		j->u.wrap.cb(j->u.wrap.cb_opaque, ret);
 	job_finish(j, ret);

@@ -167,38 +167,72 @@ static void finish_waiter(jt_runtime *rt, struct commit_waiter *w, int status, s
 		jt_alloc_put(&rt->alloc, w, sizeof(*w));
 }
 
-/* Every retirement but the common one: more members, a failure, destroy
- * callbacks, a commit_wait caller. */
-__attribute__((noinline)) static void txn_retire_general(jt_runtime *rt, jt_txn *t, int status,
-                                                         struct pass *p)
+/*
+ * Every member's `done` (RETIRE_DONE), in registration order; returns how
+ * many jobs failed. When nothing failed and every member has the same ops
+ * (the common large txn), each ret is 0 and the callback is known: the loop
+ * is a call per member.
+ */
+static uint64_t members_done(jt_txn *t, int status, unsigned ops)
 {
-	unsigned ops = t->retire_ops;
 	struct member_chunk *c;
 	jt_job *j;
 	uint64_t failed_jobs = 0;
 
-	if (!(ops & RETIRE_EMPTY)) {
-		for_each_member(t, c, j)
-		{
-			/* A job's ret stays 0 unless it failed (job.c). */
-			int ret = j->ret;
+	if (status == 0 && !(t->member_ops & MEMBER_MIXED)) {
+		void (*done)(void *opaque, int ret, int status) = t->inline_member.ops->done;
 
-			failed_jobs += ret != 0;
-			if ((ops & RETIRE_DONE) && j->ops != NULL && j->ops->done != NULL)
-				j->ops->done(j->opaque, ret, status);
-		}
+		for_each_member(t, c, j) done(j->opaque, 0, 0);
+		return 0;
 	}
+	for_each_member(t, c, j)
+	{
+		/* A job's ret stays 0 unless it failed (job.c). */
+		int ret = j->ret;
+
+		failed_jobs += ret != 0;
+		if ((ops & RETIRE_DONE) && j->ops != NULL && j->ops->done != NULL)
+			j->ops->done(j->opaque, ret, status);
+	}
+	return failed_jobs;
+}
+
+/* Every member's `destroy` (RETIRE_DESTROY), in registration order. */
+static void members_destroy(jt_txn *t)
+{
+	struct member_chunk *c;
+	jt_job *j;
+
+	if (!(t->member_ops & MEMBER_MIXED)) {
+		void (*destroy)(void *opaque) = t->inline_member.ops->destroy;
+
+		for_each_member(t, c, j) destroy(j->opaque);
+		return;
+	}
+	for_each_member(t, c, j)
+	{
+		if (j->ops != NULL && j->ops->destroy != NULL)
+			j->ops->destroy(j->opaque);
+	}
+}
+
+/* Every retirement but the common one: more members, a failure, destroy
+ * callbacks, a commit_wait caller, a max_inflight slot. */
+__attribute__((noinline)) static void txn_retire_general(jt_runtime *rt, jt_txn *t, int status,
+                                                         struct pass *p)
+{
+	unsigned ops = t->retire_ops;
+	uint64_t failed_jobs = 0;
+
+	if ((ops & RETIRE_DONE) || status != 0)
+		failed_jobs = members_done(t, status, ops);
 	if (ops & RETIRE_TXN_DONE)
 		t->done(t->done_opaque, status);
-	if (ops & RETIRE_DESTROY) {
-		for_each_member(t, c, j)
-		{
-			if (j->ops != NULL && j->ops->destroy != NULL)
-				j->ops->destroy(j->opaque);
-		}
-	}
+	if (ops & RETIRE_DESTROY)
+		members_destroy(t);
 	jt_trace_txn_retire(jt_load_relaxed(&t->id), t, status);
-	p->jobs += (ops & RETIRE_MULTI) ? jt_load_relaxed(&t->armed) : (ops & RETIRE_ARMED1);
+	p->jobs += (ops & RETIRE_MULTI) ? jt_load_relaxed(&t->armed) & ~TXN_ARMED_SEALED
+	                                : (ops & RETIRE_ARMED1);
 	if (status != 0) { /* a failed job always makes the status non-zero */
 		counter_add(&rt->counters.jobs_failed, failed_jobs);
 		counter_add(&rt->counters.failed, 1);

@@ -40,6 +40,7 @@ static void runtime_init_fields(jt_runtime *rt, const struct jt_runtime_opts *o)
 		jt_store_relaxed(&rt->caches[i].given, 0);
 		jt_store_relaxed(&rt->caches[i].taken, 0);
 		jt_store_relaxed(&rt->caches[i].busy, 0);
+		jt_store_relaxed(&rt->caches[i].kept_bytes, 0);
 		rt->caches[i].local = NULL;
 		jt_store_relaxed(&rt->builders[i].begun, 0);
 		jt_store_relaxed(&rt->builders[i].committed, 0);
@@ -220,7 +221,7 @@ static size_t jobs_pending(jt_txn *t, uint64_t pending)
 		return (size_t)count; /* the failing bit is not a job */
 	/* Still a bias: completions came off TXN_HOLD, arming did not. */
 	uint64_t completed = TXN_HOLD - count;
-	uint32_t armed = jt_load_relaxed(&t->armed);
+	uint32_t armed = jt_load_relaxed(&t->armed) & ~TXN_ARMED_SEALED;
 
 	return armed > completed ? (size_t)(armed - completed) : 0;
 }
@@ -240,7 +241,7 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 		return 0; /* not live: in a cache, or being set up */
 	info.id = jt_load_relaxed(&t->id);
 	pending = jt_load_relaxed(&t->pending);
-	if (!(jt_load_relaxed(&t->flags) & TXN_SEALED))
+	if (!(jt_load_relaxed(&t->armed) & TXN_ARMED_SEALED))
 		info.state = JT_TXN_OPEN;
 	else if (pending_count(pending) == 0)
 		info.state = JT_TXN_RETIRING; /* its callbacks are about to run */

@@ -31,10 +31,10 @@ static void call_forward(jt_txn *t, size_t n, member_fn *(*pick)(const struct jt
 {
 	for (struct member_chunk *c = &t->head; c != NULL && n > 0; c = chunk_next(t, c)) {
 		for (uint32_t i = 0; i < c->count && n > 0; i++, n--) {
-			member_fn *fn = pick(c->jobs[i].ops);
+			member_fn *fn = pick(chunk_jobs(t, c)[i].ops);
 
 			if (fn != NULL)
-				fn(c->jobs[i].opaque);
+				fn(chunk_jobs(t, c)[i].opaque);
 		}
 	}
 }
@@ -51,10 +51,10 @@ static void call_abort_backward(jt_txn *t, struct member_chunk *c, size_t before
 		return;
 	call_abort_backward(t, chunk_next(t, c), before + c->count, n);
 	for (uint32_t i = c->count; i-- > 0;) {
-		member_fn *fn = before + i < n ? op_abort(c->jobs[i].ops) : NULL;
+		member_fn *fn = before + i < n ? op_abort(chunk_jobs(t, c)[i].ops) : NULL;
 
 		if (fn != NULL)
-			fn(c->jobs[i].opaque);
+			fn(chunk_jobs(t, c)[i].opaque);
 	}
 }
 
@@ -65,7 +65,7 @@ int txn_setup_pass(jt_txn *t)
 
 	for (struct member_chunk *c = &t->head; c != NULL && err == 0; c = chunk_next(t, c)) {
 		for (uint32_t i = 0; i < c->count && err == 0; i++) {
-			jt_job *j = &c->jobs[i];
+			jt_job *j = &chunk_jobs(t, c)[i];
 
 			prepared++;
 			if (j->ops != NULL && j->ops->prepare != NULL)

@@ -96,11 +96,13 @@ void txn_hand_off(jt_txn *t)
 	jt_rcu_read_unlock();
 }
 
-void txn_ready_hand_off(jt_txn *t)
+/* Returns 0 (txn_put). */
+int txn_ready_hand_off(jt_txn *t)
 {
 	t->ready_ticks = jt_clock_ticks();
 	jt_trace_txn_ready(t);
 	txn_hand_off(t);
+	return 0;
 }
 
 /*
@@ -217,7 +219,9 @@ __attribute__((noinline)) static jt_txn *txn_alloc_new(jt_runtime *rt, unsigned 
 	t->shard = (uint8_t)shard;
 	t->head.next = NULL;
 	t->head.cap = 1;
-	t->head.jobs = &t->inline_member;
+	t->last_ops = NULL;
+	t->last_bits = 0;
+	t->kept_bytes = 0;
 	jt_store_relaxed(&t->live, 0);
 	/* Linked until freed (point 7); the link's release store publishes
 	 * live = 0. */
@@ -257,13 +261,14 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	/* Lines 3 and 4: the builder's. */
 	t->u.build.fill = &t->inline_member;
 	t->u.build.fill_end = &t->inline_member + 1;
-	t->u.build.last_ops = NULL;
 	t->last = &t->head;
 	jt_store_relaxed(&t->members, 0);
 	jt_store_relaxed(&t->flags, (flags & JT_TXN_GROUPED) ? TXN_GROUPED : 0u);
 	jt_store_relaxed(&t->armed, 0);
 	jt_store_relaxed(&t->begin_ticks, jt_clock_ticks());
-	t->member_ops = 0;
+	/* The bits of the last ops of the previous use: right if the first
+	 * member has those ops, replaced by note_ops if not. */
+	t->member_ops = t->last_bits;
 	t->committing = false;
 	/* release: publishes the fields above to walkers, whose acquire load
 	 * of `live` pairs with it (point 7). */
@@ -289,7 +294,6 @@ static struct member_chunk *chunk_advance(jt_txn *t)
 			return NULL;
 		c->next = NULL;
 		c->cap = cap;
-		c->jobs = c->storage;
 		last->next = c;
 	}
 	last->count = last->cap;
@@ -299,19 +303,26 @@ static struct member_chunk *chunk_advance(jt_txn *t)
 	return c;
 }
 
-static unsigned member_ops_of(const struct jt_member_ops *ops)
+/* A member with other ops than the one before: what they add (the first
+ * member's replace what begin assumed). */
+static void note_ops(jt_txn *t, const struct jt_member_ops *ops)
 {
 	unsigned m = 0;
 
-	if (ops == NULL)
-		return 0;
-	if (ops->prepare || ops->commit || ops->abort || ops->clean)
-		m |= MEMBER_SETUP;
-	if (ops->done)
-		m |= MEMBER_DONE;
-	if (ops->destroy)
-		m |= MEMBER_DESTROY;
-	return m;
+	if (ops != NULL) {
+		if (ops->prepare || ops->commit || ops->abort || ops->clean)
+			m |= MEMBER_SETUP;
+		if (ops->done)
+			m |= MEMBER_DONE;
+		if (ops->destroy)
+			m |= MEMBER_DESTROY;
+	}
+	t->last_ops = ops;
+	t->last_bits = (uint8_t)m;
+	if (jt_load_relaxed(&t->members) == 0)
+		t->member_ops = (uint8_t)m;
+	else
+		t->member_ops |= (uint8_t)(m | MEMBER_MIXED);
 }
 
 /* Out of line, so that jt_txn_add's common path saves no registers: the
@@ -341,8 +352,8 @@ int jt_txn_add(jt_txn *t, const struct jt_member_ops *ops, void *opaque, jt_job 
 	j->opaque = opaque;
 	j->ret = 0;
 	jt_store_relaxed(&j->state, JOB_IDLE);
-	if (ops != t->u.build.last_ops) /* a run of members with the same ops: once */
-		t->member_ops |= member_ops_of(t->u.build.last_ops = ops);
+	if (ops != t->last_ops) /* a run of members with the same ops: once */
+		note_ops(t, ops);
 	/* relaxed: introspection reads a snapshot. */
 	jt_store_relaxed(&t->members, jt_load_relaxed(&t->members) + 1);
 	if (out != NULL)
@@ -357,7 +368,7 @@ static uint8_t retire_ops_of(const jt_txn *t)
 	unsigned r = t->member_ops & (MEMBER_DONE | MEMBER_DESTROY);
 
 	if (members == 0)
-		r |= RETIRE_EMPTY;
+		r = RETIRE_EMPTY; /* member_ops still holds begin's guess */
 	else if (members > 1)
 		r |= RETIRE_MULTI;
 	else if (jt_load_relaxed(&t->armed) != 0)
@@ -383,7 +394,7 @@ static inline __attribute__((always_inline)) void txn_seal(jt_txn *t, uint8_t re
 	/* Counted before the hold drops, so committed >= retired always; the
 	 * seq_cst RMW of `retired` at a pass end carries it to drain. */
 	jt_fetch_add_relaxed(&bc->committed, 1);
-	jt_store_relaxed(&t->flags, jt_load_relaxed(&t->flags) | TXN_SEALED);
+	jt_store_relaxed(&t->armed, armed | TXN_ARMED_SEALED); /* jt_job_arm refuses */
 	if (rt->flags & JT_RUNTIME_ORDERED) {
 		t->ready = false;
 		jt_mpsc_push(&rt->order_queue, &t->order_node);
@@ -403,7 +414,7 @@ static void close_members(jt_txn *t)
 {
 	struct member_chunk *last = t->last;
 
-	last->count = (uint32_t)(t->u.build.fill - last->jobs);
+	last->count = (uint32_t)(t->u.build.fill - chunk_jobs(t, last));
 	t->u.build.fill_end = t->u.build.fill;
 }
 
@@ -444,6 +455,8 @@ void txn_free_chunks(jt_txn *t, struct member_chunk *c)
 
 void txn_free(jt_txn *t)
 {
+	if (t->kept_bytes != 0)
+		jt_fetch_sub_relaxed(&t->rt->caches[t->shard].kept_bytes, t->kept_bytes);
 	txn_free_chunks(t, t->head.next);
 	jt_alloc_put_aligned(&t->rt->alloc, t, sizeof(*t));
 }

@@ -9,25 +9,56 @@
  * See struct txn_cache for the protocol; nothing here ever waits. The
  * bounds keep what a burst leaves behind small: at most CACHE_MAX_TXNS
  * txns per shard, each keeping chunks for CACHE_KEEP_MEMBERS members
- * (1.2 KiB with its chunk; 1 MiB per shard for one-job txns). A batch
- * beyond them is unlinked from the registry and freed by the reclaimer
- * (release_batch).
+ * (1.2 KiB with its chunk; 1 MiB per shard for one-job txns), and spare
+ * chunks beyond those while the shard's CACHE_KEEP_BYTES allow (so that a
+ * txn of a few hundred members reuses its chunks: G=64, one txn in flight,
+ * paid 10 instructions per job allocating and freeing its 63-member chunk
+ * each time). A batch beyond them is unlinked from the registry and freed
+ * by the reclaimer (release_batch).
  */
 #include "txn/txn_internal.h"
 
-#define CACHE_MAX_TXNS     4096 /* per shard; beyond it, retired txns are freed */
-#define CACHE_KEEP_MEMBERS 16   /* member capacity a cached txn keeps */
+#define CACHE_MAX_TXNS     4096         /* per shard; beyond it, retired txns are freed */
+#define CACHE_KEEP_MEMBERS 16           /* member capacity a cached txn always keeps */
+#define CACHE_KEEP_BYTES   (256 * 1024) /* per shard: spare chunks kept beyond that */
 
+static size_t chunk_bytes(const struct member_chunk *c)
+{
+	return sizeof(*c) + c->cap * sizeof(jt_job);
+}
+
+/*
+ * A retired txn with more members than the inline one: keep its chunks
+ * for the next use while the shard's budget allows, else free all but the
+ * first CACHE_KEEP_MEMBERS members' worth. t->kept_bytes is what of its
+ * spares the budget counts (relaxed RMWs: the budget is a bound on memory,
+ * not a protocol, and an overshoot by a concurrent retirement is fine).
+ */
 void txn_cache_trim(jt_txn *t)
 {
-	struct member_chunk *c = &t->head;
+	_Atomic size_t *budget = &t->rt->caches[t->shard].kept_bytes;
+	struct member_chunk *c = &t->head, *first_spare;
 	uint32_t kept = c->cap;
+	size_t spare = 0;
 
 	while (c->next != NULL && kept + c->next->cap <= CACHE_KEEP_MEMBERS) {
 		c = c->next;
 		kept += c->cap;
 	}
-	txn_free_chunks(t, c->next);
+	first_spare = c->next;
+	for (struct member_chunk *s = first_spare; s != NULL; s = s->next)
+		spare += chunk_bytes(s);
+	if (spare == t->kept_bytes)
+		return;
+	if (spare > t->kept_bytes &&
+	    jt_load_relaxed(budget) + (spare - t->kept_bytes) <= CACHE_KEEP_BYTES) {
+		jt_fetch_add_relaxed(budget, spare - t->kept_bytes);
+		t->kept_bytes = (uint32_t)spare;
+		return;
+	}
+	jt_fetch_sub_relaxed(budget, t->kept_bytes);
+	t->kept_bytes = 0;
+	txn_free_chunks(t, first_spare);
 	c->next = NULL;
 }
 

@@ -56,17 +56,21 @@ static inline bool pending_sealed(uint64_t p)
 	return pending_count(p) < TXN_HOLD / 2;
 }
 
-/* jt_txn.flags: GROUPED from begin; SEALED from the seal (builder); FAILING
- * from cancel delivery on (dispatcher), when pending's bit is cleared. One
- * writer at a time, each ordered after the previous by the hand-offs. */
+/* jt_txn.flags: GROUPED from begin; FAILING from cancel delivery on
+ * (dispatcher), when pending's bit is cleared. One writer at a time, each
+ * ordered after the previous by the hand-offs. */
 #define TXN_GROUPED 0x1u
-#define TXN_SEALED  0x2u
 #define TXN_FAILING 0x4u
+
+/* jt_txn.armed: the jobs armed so far, and from the seal on this bit, so
+ * that jt_job_arm checks both with one load. */
+#define TXN_ARMED_SEALED (UINT32_C(1) << 31)
 
 /* jt_txn.member_ops: callbacks some member has (the others cost nothing) */
 #define MEMBER_SETUP   0x1u /* prepare, commit, abort or clean */
 #define MEMBER_DONE    0x2u
 #define MEMBER_DESTROY 0x4u
+#define MEMBER_MIXED   0x8u /* not every member has the same ops */
 
 /* jt_txn.retire_ops, set at the seal: what retirement must do, in one byte
  * of the txn's first line, so that the common case costs one test. */
@@ -110,8 +114,7 @@ struct member_chunk {
 	struct member_chunk *next;
 	uint32_t count; /* members in use: cap, but in the last chunk (set at commit) */
 	uint32_t cap;
-	jt_job *jobs;
-	jt_job storage[];
+	jt_job jobs[]; /* none in the head chunk (chunk_jobs) */
 };
 
 /* Blocks a jt_txn_commit_wait caller; shared with the dispatcher. */
@@ -142,7 +145,6 @@ struct jt_txn {
 	jt_cacheline_aligned union {
 		struct {
 			jt_job *fill, *fill_end; /* free slots of the chunk being filled */
-			const struct jt_member_ops *last_ops;
 		} build;
 		/* After retirement, the first txn of a dead batch only: */
 		struct {
@@ -152,17 +154,22 @@ struct jt_txn {
 	} u;
 	struct member_chunk *last;    /* the chunk being filled, then the last one used */
 	_Atomic size_t members;       /* read by introspection */
-	_Atomic uint32_t flags;       /* TXN_GROUPED | TXN_SEALED | TXN_FAILING */
-	_Atomic uint32_t armed;       /* builder: load + store; introspection reads */
+	_Atomic uint32_t flags;       /* TXN_GROUPED | TXN_FAILING */
+	_Atomic uint32_t armed;       /* | TXN_ARMED_SEALED; builder: load + store */
 	_Atomic uint64_t begin_ticks; /* introspection's age */
 	uint8_t member_ops;           /* MEMBER_*: what some member's ops have */
+	uint8_t last_bits;            /* MEMBER_* of last_ops */
 	bool committing;              /* builder: inside the setup pass */
 	/* --- line 4 --- */
 	jt_cacheline_aligned struct member_chunk head; /* the inline member */
 	struct jt_registry_node reg;                   /* linked while allocated */
 	struct commit_waiter *waiter;                  /* RETIRE_WAITER */
-	struct jt_mpsc_node order_node;                /* JT_RUNTIME_ORDERED */
-	bool ready;                                    /* dispatcher, ordered mode */
+	/* The last member's ops, kept across uses: a txn recycled by a builder
+	 * that uses one ops table for its members skips computing its bits. */
+	const struct jt_member_ops *last_ops;
+	struct jt_mpsc_node order_node; /* JT_RUNTIME_ORDERED */
+	uint32_t kept_bytes;            /* txn_cache_trim */
+	bool ready;                     /* dispatcher, ordered mode */
 };
 
 /* Builder-side counters, one set per registry shard (per builder thread). */
@@ -189,6 +196,8 @@ struct txn_cache {
 	_Atomic uint32_t busy;
 	_Atomic uint32_t taken;
 	jt_txn *local; /* owned by whoever holds busy */
+	/* Bytes of spare chunks cached txns keep (txn_cache_trim). */
+	_Atomic size_t kept_bytes;
 };
 
 /* Dispatcher-written counters: one writer, relaxed load + store. */
@@ -260,6 +269,12 @@ static inline void dead_link(jt_txn *t, jt_txn *next)
 	jt_store_relaxed(&t->node.next, (struct jt_mpsc_node *)next);
 }
 
+/* The members of chunk `c` of `t`. */
+static inline jt_job *chunk_jobs(jt_txn *t, struct member_chunk *c)
+{
+	return c == &t->head ? &t->inline_member : c->jobs;
+}
+
 /* The chunk after `c`, NULL past the last one used (kept spares follow). */
 static inline struct member_chunk *chunk_next(const jt_txn *t, const struct member_chunk *c)
 {
@@ -269,7 +284,7 @@ static inline struct member_chunk *chunk_next(const jt_txn *t, const struct memb
 /* Walk every member in registration order (chunk counts are set at commit). */
 #define for_each_member(t, c, j)                                                                   \
 	for ((c) = &(t)->head; (c) != NULL; (c) = chunk_next((t), (c)))                            \
-		for (jt_job *end_ = ((j) = (c)->jobs) + (c)->count; (j) < end_; (j)++)
+		for (jt_job *end_ = ((j) = chunk_jobs((t), (c))) + (c)->count; (j) < end_; (j)++)
 
 static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
 {
@@ -279,7 +294,7 @@ static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
 
 /* txn.c */
 void txn_hand_off(jt_txn *t);
-void txn_ready_hand_off(jt_txn *t);
+int txn_ready_hand_off(jt_txn *t);
 bool txn_record_failure(jt_txn *t, int ret, bool unit);
 void txn_free(jt_txn *t);
 void txn_free_chunks(jt_txn *t, struct member_chunk *first);
@@ -288,15 +303,17 @@ void txn_free_chunks(jt_txn *t, struct member_chunk *first);
  * Drop one unit of pending; the last one hands the txn to the dispatcher
  * (txn.c, point 3). Inline: every completion comes through here. The count
  * can reach 0 only with the failing bit clear (point 4), so the drop that
- * leaves the word 0 is the last.
+ * leaves the word 0 is the last. Returns 0, as txn_ready_hand_off does, so
+ * that a completion tail-calls the hand-off.
  */
-static inline void txn_put(jt_txn *t)
+static inline int txn_put(jt_txn *t)
 {
 	/* acq_rel: release our writes (anything before the completion) into
 	 * the chain; the last decrementer acquires them all. Pairs with every
 	 * other RMW on `pending`. */
 	if (jt_fetch_sub_acq_rel(&t->pending, 1) == 1)
-		txn_ready_hand_off(t);
+		return txn_ready_hand_off(t);
+	return 0;
 }
 
 /* txn_cache.c */
