@@ -153,6 +153,9 @@ struct jt_allocator {
  *   allocator       NULL = the library default (jemalloc)
  *   dispatch_spin_ns  how long an idle dispatcher spins before it sleeps on
  *                   a futex: 0 = default (50 us), negative = never spin
+ *   submit_batch    jobs jt_job_submit gathers on a thread before they go to
+ *                   a worker with one exchange (see jt_job_submit): 0 =
+ *                   default (16), 1 = each at once; at most 1024
  */
 struct jt_runtime_opts {
 	unsigned workers;
@@ -160,6 +163,7 @@ struct jt_runtime_opts {
 	size_t max_inflight;
 	const struct jt_allocator *allocator;
 	int64_t dispatch_spin_ns;
+	unsigned submit_batch;
 };
 
 /*
@@ -339,8 +343,19 @@ JT_API int jt_job_wrap(jt_job *j, jt_complete_fn *cb, void *cb_opaque, jt_comple
 /*
  * jt_job_submit: arm the job and run fn(j, arg) on the built-in worker pool;
  * the job completes with fn's return value (fn must not complete it itself).
- * fn may start before the txn is committed; the builder's hold still keeps
- * every callback back until commit.
+ * Jobs submitted on one thread travel to the workers in batches of up to
+ * opts.submit_batch (default 16; one exchange per batch, not per job). A
+ * batch goes when it is full, when the worker it goes to sleeps (its first
+ * job), when this thread commits a txn, when it blocks in the library
+ * (drain, commit_wait, a begin at max_inflight), or when it submits to
+ * another runtime; so fn may start before the txn is committed, but its
+ * builder must not wait for it before the commit unless submit_batch is 1.
+ * The builder's hold still keeps every callback back until commit. An idle
+ * worker steals other workers' queued batches, and the rest of a batch
+ * whose first job has run for 2 us; a job that blocks further into its
+ * batch may hold back the jobs after it in that batch (at most
+ * submit_batch - 1) until it returns: jobs that wait for one another want
+ * submit_batch 1.
  * Context: as jt_job_arm. Returns 0, -EINVAL, -EALREADY, -ENOTSUP (the
  * runtime has no workers).
  */

@@ -61,6 +61,23 @@ static inline void jt_mpsc_push(struct jt_mpsc_queue *q, struct jt_mpsc_node *n)
 }
 
 /*
+ * jt_mpsc_push_chain: append the chain first .. last, already linked by
+ * the caller (links relaxed or plain: the exchange and the release store
+ * below publish them), in one exchange. Any thread; as jt_mpsc_push.
+ */
+static inline void jt_mpsc_push_chain(struct jt_mpsc_queue *q, struct jt_mpsc_node *first,
+                                      struct jt_mpsc_node *last)
+{
+	struct jt_mpsc_node *prev;
+
+	jt_store_relaxed(&last->next, NULL);
+	prev = jt_xchg_seq_cst(&q->tail, last);
+	/* Pairs with the acquire loads of `next` in the consumer; it makes
+	 * the chain's own links, stored before, visible with it. */
+	jt_store_release(&prev->next, first);
+}
+
+/*
  * jt_mpsc_pop: the oldest node, NULL when empty, or JT_MPSC_BUSY when a push
  * is half done. Consumer only.
  */

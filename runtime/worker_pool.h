@@ -1,10 +1,24 @@
 /*
  * worker_pool.h - N threads `jt-worker-N` running queued work items.
  *
- * Each worker owns an MPSC queue; a submitter picks a worker round-robin
- * (a per-thread cursor, no shared counter) and pushes wait-free. An idle
- * worker spins briefly, then parks on its futex word; a submitter wakes it
- * only if it sleeps. No work stealing: items are short by contract.
+ * Each worker owns an MPSC queue. A submitter pushes a whole chain of items
+ * onto one worker's queue with one exchange, picking workers round-robin (a
+ * per-thread cursor, no shared counter). A worker takes its queue a splice
+ * at a time. Two kinds of stealing keep every worker busy however the
+ * chains were dealt, and keep an item that blocks (I/O, a wait on another
+ * item) from holding back the items behind it:
+ *   queues  a worker that finds its own queue empty takes another's.
+ *           Taking a queue, owner or thief, is exclusive: a worker wins
+ *           the queue's `taking` flag with one exchange per splice, not
+ *           per item.
+ *   chains  while a worker runs every fourth item of its chain, the rest
+ *           of the chain waits in its `rest` slot, where an idle worker
+ *           takes it with one exchange once it stayed there 2 us (the
+ *           item is slow: I/O, or a wait); the owner takes it back with
+ *           one after the item.
+ * An idle worker spins briefly (checking every queue and chain), then
+ * parks on its futex word; a submitter wakes the worker it pushed to only
+ * if that one sleeps.
  */
 #ifndef JT_WORKER_POOL_H
 #define JT_WORKER_POOL_H
@@ -15,10 +29,22 @@
 #include "runtime/alloc.h"
 #include "runtime/dispatcher.h"
 
+struct jt_worker_pool;
+
 struct jt_worker {
 	struct jt_mpsc_queue queue; /* batch style (mpsc_queue.h) */
-	jt_cacheline_aligned _Atomic uint32_t wake;
+	/* Each line below has its own writers (false sharing measured: a
+	 * submitter reading `wake` beside a per-splice `taking`). */
+	jt_cacheline_aligned _Atomic uint32_t wake; /* submitters read it */
 	_Atomic bool stop;
+	jt_cacheline_aligned _Atomic uint32_t taking; /* a worker is splicing the queue */
+	/* The rest of the chain the worker is running, for thieves. */
+	jt_cacheline_aligned struct jt_mpsc_node *_Atomic rest;
+	/* The worker's own: a rest it saw as a thief, and when. */
+	jt_cacheline_aligned struct jt_mpsc_node *seen_rest;
+	uint64_t seen_ns;
+	unsigned index;
+	struct jt_worker_pool *pool;
 	pthread_t thread;
 };
 
@@ -26,21 +52,40 @@ struct jt_worker_pool {
 	struct jt_worker *workers;
 	unsigned count;
 	const struct jt_alloc *alloc;
+	/* Optional: a chain's items ran on this worker (an owner that defers
+	 * work across the items of a chain does it now). */
+	void (*chain_done)(void);
+	unsigned batch; /* the owner's: jobs a submitter gathers per chain */
+	/* Workers asleep, or about to be: a hint for waking one to steal. */
+	jt_cacheline_aligned _Atomic uint32_t sleepers;
 };
 
 /*
- * jt_worker_pool_start: start `count` workers (0: an empty pool). Returns 0,
+ * jt_worker_pool_start: start `count` workers (0: an empty pool), calling
+ * chain_done (may be NULL) on a worker after each chain it ran. Returns 0,
  * -ENOMEM, or the negated thread-creation error (nothing left running).
  */
-int jt_worker_pool_start(struct jt_worker_pool *p, unsigned count, const struct jt_alloc *alloc);
+int jt_worker_pool_start(struct jt_worker_pool *p, unsigned count, const struct jt_alloc *alloc,
+                         void (*chain_done)(void));
 
 /* jt_worker_pool_stop: run what is queued, stop and join every worker. */
 void jt_worker_pool_stop(struct jt_worker_pool *p);
 
 /*
- * jt_worker_pool_submit: run w->run(w) on some worker. Any thread; the pool
- * must have workers. Everything written before is visible to w->run.
+ * jt_worker_pool_submit_chain: run w->run(w) for every jt_work item of the
+ * chain first .. last (linked through their nodes, in order) on the pool's
+ * workers. Any thread; the pool must have workers. Everything written
+ * before is visible to each run. Items of one chain start in order on one
+ * worker, unless another steals what is still queued.
  */
-void jt_worker_pool_submit(struct jt_worker_pool *p, struct jt_work *w);
+void jt_worker_pool_submit_chain(struct jt_worker_pool *p, struct jt_mpsc_node *first,
+                                 struct jt_mpsc_node *last);
+
+/*
+ * jt_worker_pool_next_asleep: whether the worker the calling thread's next
+ * chain goes to sleeps (a hint: a submitter holding back a batch pushes it
+ * at once to a sleeping worker, whose wake-up it pays anyway).
+ */
+bool jt_worker_pool_next_asleep(const struct jt_worker_pool *p);
 
 #endif /* JT_WORKER_POOL_H */

@@ -303,7 +303,14 @@ Test(ordering, threaded_hold_with_jobs_done_before_commit)
 	atomic_int ran;
 	atomic_init(&ran, 0);
 	tm_init_array(m, 4, NULL, "");
-	jt_runtime *rt = rt_new(0, 2, 0);
+	/* submit_batch 1: each job goes to a worker at once, so all run
+	 * before the commit (jobtxn.h, jt_job_submit). */
+	struct jt_runtime_opts o;
+	jt_runtime *rt;
+	jt_runtime_opts_init(&o);
+	o.workers = 2;
+	o.submit_batch = 1;
+	cr_assert_eq(jt_runtime_create(&o, &rt), 0);
 	jt_txn *t = txn_new(rt, 0);
 	tm_add_array(t, m, 4, &TM_OPS_NOPREP);
 	for (int i = 0; i < 4; i++)

@@ -204,3 +204,92 @@ Test(pool, workers_have_distinct_names)
 	rt_free(rt);
 	pthread_barrier_destroy(&g_bar);
 }
+
+/* A first job that blocks until the others of its batch ran: they are
+ * stolen from its worker (they all travel as one chain, flushed at the
+ * commit), or the txn never retires. */
+struct blocker {
+	atomic_int others;
+	int need;
+};
+
+static int wait_for_others(jt_job *j, void *arg)
+{
+	struct blocker *b = arg;
+	uint64_t end = now_ns() + SEC(20);
+	(void)j;
+	while (atomic_load(&b->others) < b->need && now_ns() < end)
+		sched_yield();
+	return atomic_load(&b->others) == b->need ? 0 : -ETIMEDOUT;
+}
+
+static int count_other(jt_job *j, void *arg)
+{
+	struct blocker *b = arg;
+	(void)j;
+	atomic_fetch_add(&b->others, 1);
+	return 0;
+}
+
+Test(pool, blocked_first_job_does_not_hold_its_batch)
+{
+	enum { N = 8 };
+	struct mem m[N];
+	struct blocker b = {.need = N - 1};
+	int status = 1;
+	atomic_init(&b.others, 0);
+	tm_init_array(m, N, NULL, "");
+	jt_runtime *rt = rt_new(0, 3, 0);
+	jt_txn *t = txn_new(rt, 0);
+	tm_add_array(t, m, N, &TM_OPS_NOPREP);
+	cr_assert_eq(jt_job_submit(m[0].job, wait_for_others, &b), 0);
+	for (int i = 1; i < N; i++)
+		cr_assert_eq(jt_job_submit(m[i].job, count_other, &b), 0);
+	cr_assert_eq(jt_txn_commit_wait(t, SEC(30), &status), 0);
+	cr_assert_eq(status, 0, "the first job gave up waiting for the others");
+	rt_free(rt);
+}
+
+/* A full batch goes before the commit: of 2B jobs, at least B (a whole
+ * batch, besides any job sent alone to a sleeping worker) run before the
+ * txn is committed; the rest go at the commit. */
+static int count_run(jt_job *j, void *arg)
+{
+	(void)j;
+	atomic_fetch_add((atomic_int *)arg, 1);
+	return 0;
+}
+
+Test(pool, a_full_batch_goes_before_the_commit)
+{
+	enum { B = 4 };
+	struct mem m[2 * B];
+	struct jt_runtime_opts o;
+	jt_runtime *rt;
+	atomic_int ran;
+	atomic_init(&ran, 0);
+	tm_init_array(m, 2 * B, NULL, "");
+	jt_runtime_opts_init(&o);
+	o.workers = 2;
+	o.submit_batch = B;
+	cr_assert_eq(jt_runtime_create(&o, &rt), 0);
+	jt_txn *t = txn_new(rt, 0);
+	tm_add_array(t, m, 2 * B, &TM_OPS_NOPREP);
+	for (int i = 0; i < 2 * B; i++)
+		cr_assert_eq(jt_job_submit(m[i].job, count_run, &ran), 0);
+	cr_assert(wait_atomic_geq(&ran, B), "a full batch waited for the commit");
+	cr_assert_eq(jt_txn_commit_wait(t, SEC(20), NULL), 0);
+	cr_assert_eq(atomic_load(&ran), 2 * B);
+	rt_free(rt);
+}
+
+Test(pool, submit_batch_out_of_range_is_einval)
+{
+	struct jt_runtime_opts o;
+	jt_runtime *rt = NULL;
+	jt_runtime_opts_init(&o);
+	o.workers = 1;
+	o.submit_batch = 1025;
+	cr_assert_eq(jt_runtime_create(&o, &rt), -EINVAL);
+	cr_assert_null(rt);
+}

@@ -8,6 +8,8 @@
 #include "txn/txn_internal.h"
 
 #define MAX_WORKERS         1024
+#define MAX_SUBMIT_BATCH    1024
+#define SUBMIT_BATCH        16 /* the default: job.c, submits_add */
 #define KNOWN_RUNTIME_FLAGS (JT_RUNTIME_POLL | JT_RUNTIME_ORDERED)
 
 void jt_runtime_opts_init(struct jt_runtime_opts *o)
@@ -19,7 +21,8 @@ void jt_runtime_opts_init(struct jt_runtime_opts *o)
 
 static int check_opts(const struct jt_runtime_opts *o)
 {
-	if ((o->flags & ~KNOWN_RUNTIME_FLAGS) != 0 || o->workers > MAX_WORKERS)
+	if ((o->flags & ~KNOWN_RUNTIME_FLAGS) != 0 || o->workers > MAX_WORKERS ||
+	    o->submit_batch > MAX_SUBMIT_BATCH)
 		return -EINVAL;
 	if (o->allocator != NULL && (o->allocator->alloc == NULL || o->allocator->free == NULL))
 		return -EINVAL;
@@ -87,7 +90,8 @@ int jt_runtime_create(const struct jt_runtime_opts *o, jt_runtime **out)
 	err = jt_reclaimer_start(&rt->reclaimer);
 	if (err != 0)
 		goto fail_reclaimer;
-	err = jt_worker_pool_start(&rt->pool, opts.workers, &rt->alloc);
+	err = jt_worker_pool_start(&rt->pool, opts.workers, &rt->alloc, txn_submitted_chain_done);
+	rt->pool.batch = opts.submit_batch != 0 ? opts.submit_batch : SUBMIT_BATCH;
 	if (err != 0)
 		goto fail_pool;
 	/* The commit-order backlog exists only in ordered runtimes: the

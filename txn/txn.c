@@ -399,6 +399,7 @@ static inline __attribute__((always_inline)) void txn_seal(jt_txn *t, uint8_t re
 		t->ready = false;
 		jt_mpsc_push(&rt->order_queue, &t->order_node);
 	}
+	txn_submits_flush();
 	/* acq_rel: pairs with every RMW on pending; one of this and a failing
 	 * CAS reads the other (point 4). */
 	old = jt_fetch_sub_acq_rel(&t->pending, hold);

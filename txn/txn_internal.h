@@ -316,6 +316,24 @@ static inline int txn_put(jt_txn *t)
 	return 0;
 }
 
+/* job.c: jobs submitted on this thread, not yet on a worker's queue. */
+struct txn_submits {
+	struct jt_worker_pool *pool;
+	struct jt_mpsc_node *first, *last;
+	unsigned count;
+};
+extern _Thread_local struct txn_submits txn_submits __attribute__((visibility("hidden")));
+void txn_submits_flush_now(void);
+void txn_submitted_chain_done(void);
+
+/* Hand this thread's submitted jobs to the pool: at every seal, and
+ * before the library blocks this thread (a job it waits for may be here). */
+static inline void txn_submits_flush(void)
+{
+	if (txn_submits.count != 0)
+		txn_submits_flush_now();
+}
+
 /* txn_cache.c */
 jt_txn *txn_cache_take(jt_runtime *rt, unsigned shard);
 void txn_cache_give_batch(jt_runtime *rt, jt_txn *first, jt_txn *tail, uint32_t count);

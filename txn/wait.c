@@ -151,6 +151,8 @@ int rt_wait(jt_runtime *rt, bool (*pred)(jt_runtime *rt, void *arg), void *arg, 
 {
 	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : jt_monotonic_ns() + (uint64_t)timeout_ns;
 
+	txn_submits_flush(); /* what we wait for may need them */
+
 	for (;;) {
 		int64_t left;
 
