@@ -160,8 +160,9 @@ struct config_result {
 	size_t nseries;
 };
 
-/* report.c */
+/* jt_bench.c: the --workload name */
 const char *bench_workload_name(enum bench_workload w);
+/* report.c */
 void report_print(const struct bench_opts *o, const struct config_result *r, size_t n);
 
 /* jt_bench.c */

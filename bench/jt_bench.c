@@ -22,8 +22,25 @@ struct config {
 typedef void wl_fn(const struct bench_impl *impl, const struct wl_params *p,
                    struct run_result *out);
 
-static wl_fn *const wl_fns[WL_COUNT] = {wl_fanin, wl_pool,   wl_build, wl_latency,
-                                        wl_fanin, wl_growth, wl_idle,  wl_soak};
+/* The workloads: --workload name, and the function that runs one run. */
+static const struct {
+	const char *name;
+	wl_fn *run;
+} workloads[WL_COUNT] = {
+        [WL_FANIN] = {"fanin", wl_fanin},       /* user threads complete prebuilt txns */
+        [WL_POOL] = {"pool", wl_pool},          /* jt_job_submit on the workers; libuv */
+        [WL_BUILD] = {"build", wl_build},       /* one thread, poll mode, begin..retire */
+        [WL_LATENCY] = {"latency", wl_latency}, /* idle dispatcher: completion -> done */
+        [WL_SCALING] = {"scaling", wl_fanin},   /* fanin, 1..max_threads completers */
+        [WL_GROWTH] = {"growth", wl_growth},    /* 10^6 txns in flight; memory */
+        [WL_IDLE] = {"idle", wl_idle},          /* CPU of a runtime with nothing to do */
+        [WL_SOAK] = {"soak", wl_soak},          /* long mixed run, series per second */
+};
+
+const char *bench_workload_name(enum bench_workload w)
+{
+	return workloads[w].name;
+}
 
 _Noreturn void bench_fatal(const char *file, int line, const char *what, int err)
 {
@@ -384,7 +401,7 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
 			snprintf(tag[i], sizeof(tag[i]), "%s/%s G=%u T=%u run %u",
 			         bench_workload_name(c->workload), impls[i]->name, c->group,
 			         c->threads, r + 1);
-			wl_fns[c->workload](impls[i], &p, &rr[i * runs + r]);
+			workloads[c->workload].run(impls[i], &p, &rr[i * runs + r]);
 			progress(c, impls[i]->name, r, runs, &rr[i * runs + r]);
 		}
 	}

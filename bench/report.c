@@ -11,14 +11,6 @@
 
 #define ULL(x) ((unsigned long long)(x))
 
-const char *bench_workload_name(enum bench_workload w)
-{
-	static const char *const names[WL_COUNT] = {"fanin",   "pool",   "build", "latency",
-	                                            "scaling", "growth", "idle",  "soak"};
-
-	return names[w];
-}
-
 static long cpus_online(void)
 {
 	return sysconf(_SC_NPROCESSORS_ONLN);
