@@ -150,6 +150,10 @@ struct config_result {
 	const char *peer; /* the ratio's peer */
 	bool has_ratio;
 	double ratio; /* jobtxn/peer of medians: ops/s, or p50 ns for latency */
+	/* The same per round of runs: jobtxn's run r / the peer's run r, `runs`
+	 * entries (malloc'ed), and their extremes. */
+	double *run_ratios;
+	double ratio_min, ratio_max;
 	bool has_stats;
 	struct jt_stats stats;      /* first run */
 	double cpu_ms_per_s;        /* idle: median */

@@ -360,8 +360,18 @@ static void aggregate(const struct config *c, const char *impl, unsigned runs,
 	free(v);
 }
 
+/* The ratio of one pair of runs, jobtxn's run r over the peer's: ops/s, or p50 for latency. */
+static double run_ratio(const struct config *c, const struct run_result *jx,
+                        const struct run_result *peer)
+{
+	if (c->workload == WL_LATENCY)
+		return (double)jx->lat_p50_ns / (double)peer->lat_p50_ns;
+	return jx->ops_per_s / peer->ops_per_s;
+}
+
+/* `pair`: jobtxn's run of this round, when `r` is the peer's; else NULL. */
 static void progress(const struct config *c, const char *impl, unsigned run, unsigned runs,
-                     const struct run_result *r)
+                     const struct run_result *r, const struct run_result *pair)
 {
 	fprintf(stderr,
 	        "jt-bench: %-7s G=%-5u T=%-2u %-6s run %u/%u: ", bench_workload_name(c->workload),
@@ -373,6 +383,8 @@ static void progress(const struct config *c, const char *impl, unsigned run, uns
 		fprintf(stderr, "%.2f ms CPU per s", r->cpu_ms_per_s);
 	else
 		fprintf(stderr, "%.2f M jobs/s", r->ops_per_s / 1e6);
+	if (pair && c->workload != WL_IDLE)
+		fprintf(stderr, " (jobtxn/%s this run: %.2f)", impl, run_ratio(c, pair, r));
 	fprintf(stderr, "%s\n", r->errors ? "  ** ERROR **" : "");
 }
 
@@ -402,7 +414,7 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
 			         bench_workload_name(c->workload), impls[i]->name, c->group,
 			         c->threads, r + 1);
 			workloads[c->workload].run(impls[i], &p, &rr[i * runs + r]);
-			progress(c, impls[i]->name, r, runs, &rr[i * runs + r]);
+			progress(c, impls[i]->name, r, runs, &rr[i * runs + r], i ? &rr[r] : NULL);
 		}
 	}
 	for (size_t i = 0; i < nimpl; i++) {
@@ -416,6 +428,16 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
 		out[0].ratio = c->workload == WL_LATENCY
 		                       ? (double)out[0].lat_p50_ns / (double)out[1].lat_p50_ns
 		                       : out[0].ops_per_s / out[1].ops_per_s;
+		out[0].run_ratios = malloc(runs * sizeof(double));
+		if (!out[0].run_ratios)
+			bench_fatal(__FILE__, __LINE__, "malloc", -ENOMEM);
+		for (unsigned r = 0; r < runs; r++) {
+			double x = run_ratio(c, &rr[r], &rr[runs + r]);
+
+			out[0].run_ratios[r] = x;
+			out[0].ratio_min = r == 0 || x < out[0].ratio_min ? x : out[0].ratio_min;
+			out[0].ratio_max = r == 0 || x > out[0].ratio_max ? x : out[0].ratio_max;
+		}
 	}
 	free(rr);
 	return nimpl;
@@ -445,7 +467,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "jt-bench: done in %.1f s, %u verification errors\n",
 	        (double)(bench_now_ns() - t0) / 1e9, errors);
 	report_print(&o, results, nres);
-	for (size_t i = 0; i < nres; i++)
+	for (size_t i = 0; i < nres; i++) {
 		free(results[i].series);
+		free(results[i].run_ratios);
+	}
 	return errors ? 1 : 0;
 }

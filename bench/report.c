@@ -125,6 +125,31 @@ static void print_text_extra(const struct config_result *r, size_t n)
 	}
 }
 
+/* Throughput ratios of every round of runs: is a target met in each run? */
+static void print_run_ratios(const struct config_result *r, size_t n)
+{
+	bool head = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!r[i].has_ratio || !is_throughput(r[i].workload))
+			continue;
+		if (!head)
+			printf("\nRatio per round of runs (jobtxn's run k / the peer's run k, run "
+			       "alternately; > 1: jobtxn faster)\n\n%-8s %-7s %5s %7s %-6s %7s %7s "
+			       " "
+			       "%s\n",
+			       "workload", "impl", "G", "threads", "peer", "min", "max",
+			       "run 1, 2, ...");
+		head = true;
+		printf("%-8s %-7s %5u %7u %-6s %7.2f %7.2f ", bench_workload_name(r[i].workload),
+		       r[i].impl, r[i].group, r[i].threads, r[i].peer, r[i].ratio_min,
+		       r[i].ratio_max);
+		for (unsigned k = 0; k < r[i].runs; k++)
+			printf(" %.2f", r[i].run_ratios[k]);
+		printf("\n");
+	}
+}
+
 static void print_text(const struct bench_opts *o, const struct config_result *r, size_t n)
 {
 	unsigned errors = total_errors(r, n), runs = 0;
@@ -182,6 +207,8 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			       r[i].errors ? "  ERROR" : "");
 		}
 	}
+	if (any_thr)
+		print_run_ratios(r, n);
 	if (any_lat) {
 		printf("\nLatency: last job completion -> the txn's first member done, dispatcher "
 		       "idle %d us before each sample\n(ratio = jobtxn/mutex of median p50, < 1: "
@@ -285,11 +312,17 @@ static void print_json(const struct bench_opts *o, const struct config_result *r
 				       ULL(r[i].series[k].rss_kib));
 			printf("]");
 		}
-		if (r[i].has_ratio)
+		if (r[i].has_ratio) {
 			printf(", \"peer\": \"%s\", \"ratio_jobtxn_over_peer\": %.4f, "
-			       "\"ratio_of\": \"%s\"",
+			       "\"ratio_of\": \"%s\",\n     \"ratio_min\": %.4f, \"ratio_max\": "
+			       "%.4f, \"ratio_per_run\": [",
 			       r[i].peer, r[i].ratio,
-			       r[i].workload == WL_LATENCY ? "lat_p50_ns" : "ops_per_s");
+			       r[i].workload == WL_LATENCY ? "lat_p50_ns" : "ops_per_s",
+			       r[i].ratio_min, r[i].ratio_max);
+			for (unsigned k = 0; k < r[i].runs; k++)
+				printf("%s%.4f", k ? ", " : "", r[i].run_ratios[k]);
+			printf("]");
+		}
 		if (r[i].has_stats)
 			print_json_stats(&r[i].stats);
 		printf("}");
@@ -312,7 +345,7 @@ static void print_csv(FILE *f, const struct bench_opts *o, const struct config_r
 	           "ops_per_s_min,ops_per_s_max,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,"
 	           "lat_max_ns,peer,ratio_jobtxn_over_peer,cpu_ms_per_s,txns_inflight,"
 	           "mem_bytes_per_txn,mem_bytes_per_member,rss_max_kib,stats_txns_retired,"
-	           "stats_retire_latency_p50_ns,stats_retire_latency_p99_ns\n");
+	           "stats_retire_latency_p50_ns,stats_retire_latency_p99_ns,ratio_min,ratio_max\n");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s,%s,%u,%u,%u,%u,%llu,", bench_workload_name(r[i].workload), r[i].impl,
 		        r[i].group, r[i].threads, r[i].runs, r[i].errors, ULL(r[i].txns));
@@ -347,11 +380,15 @@ static void print_csv(FILE *f, const struct bench_opts *o, const struct config_r
 		else
 			fprintf(f, ",");
 		if (r[i].has_stats)
-			fprintf(f, "%llu,%llu,%llu\n", ULL(r[i].stats.txns_retired),
+			fprintf(f, "%llu,%llu,%llu,", ULL(r[i].stats.txns_retired),
 			        ULL(r[i].stats.retire_latency_p50_ns),
 			        ULL(r[i].stats.retire_latency_p99_ns));
 		else
-			fprintf(f, ",,\n");
+			fprintf(f, ",,,");
+		if (r[i].has_ratio)
+			fprintf(f, "%.4f,%.4f\n", r[i].ratio_min, r[i].ratio_max);
+		else
+			fprintf(f, ",\n");
 	}
 }
 
