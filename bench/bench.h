@@ -50,6 +50,7 @@ struct bench_opts {
 	const char *csv_file; /* also write the CSV there */
 	bool no_peers;        /* jobtxn runs only */
 	unsigned group;       /* fanin, build, growth: this G only (0 = all) */
+	bool pin;             /* latency, dispatch: pin (cpu_pin.c); --no-pin clears it */
 };
 
 struct wl_params;
@@ -69,6 +70,7 @@ struct bench_rt_opts {
  */
 struct bench_impl {
 	const char *name;
+	const char *dispatcher_thread; /* its dispatcher thread's name (pinned), or NULL */
 	int (*rt_create)(const struct bench_rt_opts *o, void **rt);
 	int (*rt_destroy)(void *rt);
 	int (*rt_drain)(void *rt, int64_t timeout_ns);
@@ -94,6 +96,7 @@ struct wl_params {
 	double seconds;
 	unsigned samples;       /* latency */
 	unsigned inflight_jobs; /* growth */
+	bool pin;               /* latency, dispatch: pin the threads (cpu_pin.c) */
 	const char *tag;        /* "fanin/jobtxn G=64 run 2", for messages */
 };
 
@@ -114,6 +117,8 @@ struct run_result {
 	uint64_t elapsed_ns;
 	double ops_per_s;
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns;
+	/* latency: a bare futex wake of a sleeping thread, same run (the floor) */
+	uint64_t floor_p50_ns, floor_p99_ns, floor_p999_ns, floor_max_ns;
 	unsigned errors; /* verification failures, each reported on stderr */
 	bool has_stats;
 	struct jt_stats stats;      /* jt_runtime_stats after drain (jobtxn) */
@@ -145,7 +150,10 @@ struct config_result {
 	unsigned errors;
 	uint64_t txns; /* verified, all runs */
 	double ops_per_s, ops_per_s_min, ops_per_s_max, ns_per_op;
-	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns; /* medians over runs */
+	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns;         /* medians over runs */
+	uint64_t floor_p50_ns, floor_p99_ns, floor_p999_ns, floor_max_ns; /* the same */
+	double floor_ratio_p50,
+	        floor_ratio_p99; /* median over runs of the run's p50 (p99) / its floor's */
 	unsigned lat_samples;
 	const char *peer; /* the ratio's peer */
 	bool has_ratio;

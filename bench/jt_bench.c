@@ -68,7 +68,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
 	           "                [--max-threads N] [--inflight JOBS] [--soak-seconds S]\n"
 	           "                [--workload NAME[,NAME]] [--json|--csv] [--csv-file PATH]\n"
-	           "                [--no-peers] [--group G]\n"
+	           "                [--no-peers] [--no-pin] [--group G]\n"
 	           "  --quick          short demo: 3 runs x 0.1 s per configuration\n"
 	           "  --seconds S      timed seconds per run (default 1; quick 0.1)\n"
 	           "  --runs N         runs per configuration and implementation (default 5; quick "
@@ -84,6 +84,8 @@ static void usage(FILE *f)
 	           "  --json, --csv    machine-readable results on stdout instead of the table\n"
 	           "  --csv-file PATH  also write the CSV to PATH\n"
 	           "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n"
+	           "  --no-pin         latency, dispatch: pin no thread (default: the thread\n"
+	           "                   under test alone on one CPU, the bench on another)\n"
 	           "  --group G        fanin, build, growth: jobs per txn G only (default: the\n"
 	           "                   sweeps 1,64,4096 / 1,64 / 1,16,256,4096,65536)\n");
 }
@@ -145,6 +147,7 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 	        {"soak-seconds", required_argument, NULL, 'k'},
 	        {"csv-file", required_argument, NULL, 'f'},
 	        {"no-peers", no_argument, NULL, 'n'},
+	        {"no-pin", no_argument, NULL, 'p'},
 	        {"group", required_argument, NULL, 'g'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"csv", no_argument, NULL, 'c'},
@@ -158,7 +161,8 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 
 	*o = (struct bench_opts){.threads = 2,
 	                         .max_threads = cpus > 0 && cpus <= 16 ? 2 * (unsigned)cpus : 32,
-	                         .workloads = (1u << WL_COUNT) - 1};
+	                         .workloads = (1u << WL_COUNT) - 1,
+	                         .pin = true};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		char *end;
 
@@ -199,6 +203,9 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'n':
 			o->no_peers = true;
+			break;
+		case 'p':
+			o->pin = false;
 			break;
 		case 'g':
 			o->group = (unsigned)parse_ulong(optarg, 1, 1u << 20,
@@ -310,6 +317,30 @@ static double f_max(const struct run_result *r)
 {
 	return (double)r->lat_max_ns;
 }
+static double f_floor_p50(const struct run_result *r)
+{
+	return (double)r->floor_p50_ns;
+}
+static double f_floor_p99(const struct run_result *r)
+{
+	return (double)r->floor_p99_ns;
+}
+static double f_floor_p999(const struct run_result *r)
+{
+	return (double)r->floor_p999_ns;
+}
+static double f_floor_max(const struct run_result *r)
+{
+	return (double)r->floor_max_ns;
+}
+static double f_over_floor_p50(const struct run_result *r)
+{
+	return (double)r->lat_p50_ns / (double)r->floor_p50_ns;
+}
+static double f_over_floor_p99(const struct run_result *r)
+{
+	return (double)r->lat_p99_ns / (double)r->floor_p99_ns;
+}
 static double f_cpu(const struct run_result *r)
 {
 	return r->cpu_ms_per_s;
@@ -348,6 +379,12 @@ static void aggregate(const struct config *c, const char *impl, unsigned runs,
 		cr->lat_p99_ns = (uint64_t)median_of(rr, runs, v, f_p99);
 		cr->lat_p999_ns = (uint64_t)median_of(rr, runs, v, f_p999);
 		cr->lat_max_ns = (uint64_t)median_of(rr, runs, v, f_max);
+		cr->floor_p50_ns = (uint64_t)median_of(rr, runs, v, f_floor_p50);
+		cr->floor_p99_ns = (uint64_t)median_of(rr, runs, v, f_floor_p99);
+		cr->floor_p999_ns = (uint64_t)median_of(rr, runs, v, f_floor_p999);
+		cr->floor_max_ns = (uint64_t)median_of(rr, runs, v, f_floor_max);
+		cr->floor_ratio_p50 = median_of(rr, runs, v, f_over_floor_p50);
+		cr->floor_ratio_p99 = median_of(rr, runs, v, f_over_floor_p99);
 	} else if (c->workload == WL_IDLE) {
 		cr->cpu_ms_per_s = median_of(rr, runs, v, f_cpu);
 	} else {
@@ -377,8 +414,9 @@ static void progress(const struct config *c, const char *impl, unsigned run, uns
 	        "jt-bench: %-7s G=%-5u T=%-2u %-6s run %u/%u: ", bench_workload_name(c->workload),
 	        c->group, c->threads, impl, run + 1, runs);
 	if (c->workload == WL_LATENCY)
-		fprintf(stderr, "p50 %.1f us, p99 %.1f us", r->lat_p50_ns / 1e3,
-		        r->lat_p99_ns / 1e3);
+		fprintf(stderr, "p50 %.1f us, p99 %.1f us; futex floor p50 %.1f us, p99 %.1f us",
+		        r->lat_p50_ns / 1e3, r->lat_p99_ns / 1e3, r->floor_p50_ns / 1e3,
+		        r->floor_p99_ns / 1e3);
 	else if (c->workload == WL_IDLE)
 		fprintf(stderr, "%.2f ms CPU per s", r->cpu_ms_per_s);
 	else
@@ -408,6 +446,7 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
 			                                                        : o->seconds,
 			                      .samples = o->latency_samples,
 			                      .inflight_jobs = o->inflight_jobs,
+			                      .pin = o->pin,
 			                      .tag = tag[i]};
 
 			snprintf(tag[i], sizeof(tag[i]), "%s/%s G=%u T=%u run %u",
