@@ -27,14 +27,22 @@ static const struct {
 	const char *name;
 	wl_fn *run;
 } workloads[WL_COUNT] = {
-        [WL_FANIN] = {"fanin", wl_fanin},       /* user threads complete prebuilt txns */
-        [WL_POOL] = {"pool", wl_pool},          /* jt_job_submit on the workers; libuv */
-        [WL_BUILD] = {"build", wl_build},       /* one thread, poll mode, begin..retire */
-        [WL_LATENCY] = {"latency", wl_latency}, /* idle dispatcher: completion -> done */
-        [WL_SCALING] = {"scaling", wl_fanin},   /* fanin, 1..max_threads completers */
-        [WL_GROWTH] = {"growth", wl_growth},    /* 10^6 txns in flight; memory */
-        [WL_IDLE] = {"idle", wl_idle},          /* CPU of a runtime with nothing to do */
-        [WL_SOAK] = {"soak", wl_soak},          /* long mixed run, series per second */
+        /* user threads complete prebuilt txns */
+        [WL_FANIN] = {"fanin", wl_fanin},
+        /* jt_job_submit on the workers; libuv */
+        [WL_POOL] = {"pool", wl_pool},
+        /* one thread, poll mode, begin..retire */
+        [WL_BUILD] = {"build", wl_build},
+        /* idle dispatcher: completion -> done */
+        [WL_LATENCY] = {"latency", wl_latency},
+        /* fanin, 1..max_threads completers */
+        [WL_SCALING] = {"scaling", wl_fanin},
+        /* 10^6 txns in flight; memory */
+        [WL_GROWTH] = {"growth", wl_growth},
+        /* CPU of a runtime with nothing to do */
+        [WL_IDLE] = {"idle", wl_idle},
+        /* long mixed run, series per second */
+        [WL_SOAK] = {"soak", wl_soak},
 };
 
 const char *bench_workload_name(enum bench_workload w)
