@@ -43,6 +43,10 @@ static const struct {
         [WL_IDLE] = {"idle", wl_idle},
         /* long mixed run, series per second */
         [WL_SOAK] = {"soak", wl_soak},
+        /* one dispatcher's txns/s */
+        [WL_DISPATCH] = {"dispatch", wl_dispatch},
+        /* the same, poll mode */
+        [WL_DISPATCH_POLL] = {"dispatch-poll", wl_dispatch_poll},
 };
 
 const char *bench_workload_name(enum bench_workload w)
@@ -73,29 +77,32 @@ uint64_t bench_rss_kib(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
-	           "                [--max-threads N] [--inflight JOBS] [--soak-seconds S]\n"
-	           "                [--workload NAME[,NAME]] [--json|--csv] [--csv-file PATH]\n"
-	           "                [--no-peers] [--no-pin] [--group G]\n"
-	           "  --quick          short demo: 3 runs x 0.1 s per configuration\n"
-	           "  --seconds S      timed seconds per run (default 1; quick 0.1)\n"
-	           "  --runs N         runs per configuration and implementation (default 5; quick "
-	           "3)\n"
-	           "  --threads T      fanin completer threads and pool workers (default 2)\n"
-	           "  --max-threads N  scaling: 1..N completer threads (default 2 x CPUs online,\n"
-	           "                   at most 32)\n"
-	           "  --inflight JOBS  growth: jobs in flight per round (default 1048576; quick "
-	           "65536)\n"
-	           "  --soak-seconds S length of the soak run (default 20; quick 1)\n"
-	           "  --workload       fanin, pool, build, latency, scaling, growth, idle, soak\n"
-	           "                   (default: all)\n"
-	           "  --json, --csv    machine-readable results on stdout instead of the table\n"
-	           "  --csv-file PATH  also write the CSV to PATH\n"
-	           "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n"
-	           "  --no-pin         latency, dispatch: pin no thread (default: the thread\n"
-	           "                   under test alone on one CPU, the bench on another)\n"
-	           "  --group G        fanin, build, growth: jobs per txn G only (default: the\n"
-	           "                   sweeps 1,64,4096 / 1,64 / 1,16,256,4096,65536)\n");
+	fprintf(f,
+	        "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
+	        "                [--max-threads N] [--inflight JOBS] [--soak-seconds S]\n"
+	        "                [--workload NAME[,NAME]] [--json|--csv] [--csv-file PATH]\n"
+	        "                [--no-peers] [--no-pin] [--group G]\n"
+	        "  --quick          short demo: 3 runs x 0.1 s per configuration\n"
+	        "  --seconds S      timed seconds per run (default 1; quick 0.1)\n"
+	        "  --runs N         runs per configuration and implementation (default 5; quick "
+	        "3)\n"
+	        "  --threads T      fanin completer threads and pool workers (default 2)\n"
+	        "  --max-threads N  scaling: 1..N completer threads (default 2 x CPUs online,\n"
+	        "                   at most 32)\n"
+	        "  --inflight JOBS  growth: jobs in flight per round (default 1048576; quick "
+	        "65536)\n"
+	        "  --soak-seconds S length of the soak run (default 20; quick 1)\n"
+	        "  --workload       fanin, pool, build, latency, scaling, growth, idle, soak,\n"
+	        "                   dispatch, dispatch-poll\n"
+	        "                   (default: all)\n"
+	        "  --json, --csv    machine-readable results on stdout instead of the table\n"
+	        "  --csv-file PATH  also write the CSV to PATH\n"
+	        "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n"
+	        "  --no-pin         latency, dispatch: pin no thread (default: the thread\n"
+	        "                   under test alone on one CPU, the bench on another)\n"
+	        "  --group G        fanin, build, growth, dispatch: jobs per txn G only\n"
+	        "                   (default: the sweeps 1,64,4096 / 1,64 / 1,16,256,4096,65536;\n"
+	        "                   dispatch 1)\n");
 }
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -270,6 +277,10 @@ static size_t list_configs(const struct bench_opts *o, struct config *c)
 			c[n++] = (struct config){WL_BUILD, build_g[i], 1, mutex};
 	if (o->workloads & (1u << WL_LATENCY))
 		c[n++] = (struct config){WL_LATENCY, 1, 1, mutex};
+	if (o->workloads & (1u << WL_DISPATCH))
+		c[n++] = (struct config){WL_DISPATCH, o->group ? o->group : 1, 1, mutex};
+	if (o->workloads & (1u << WL_DISPATCH_POLL))
+		c[n++] = (struct config){WL_DISPATCH_POLL, o->group ? o->group : 1, 1, mutex};
 	if (o->workloads & (1u << WL_SCALING))
 		for (unsigned t = 1; t <= o->max_threads && n < MAX_CONFIGS - 8; t++)
 			c[n++] = (struct config){WL_SCALING, 64, t, mutex};
@@ -349,6 +360,14 @@ static double f_over_floor_p99(const struct run_result *r)
 {
 	return (double)r->lat_p99_ns / (double)r->floor_p99_ns;
 }
+static double f_stream(const struct run_result *r)
+{
+	return r->stream_ops_per_s;
+}
+static double f_compl(const struct run_result *r)
+{
+	return r->compl_ops_per_s;
+}
 static double f_cpu(const struct run_result *r)
 {
 	return r->cpu_ms_per_s;
@@ -401,6 +420,10 @@ static void aggregate(const struct config *c, const char *impl, unsigned runs,
 		cr->ops_per_s_max = v[runs - 1];
 		cr->ns_per_op = cr->ops_per_s > 0 ? 1e9 / cr->ops_per_s : 0;
 		cr->mem_bytes_per_txn = median_of(rr, runs, v, f_mem);
+		cr->stream_ops_per_s = median_of(rr, runs, v, f_stream);
+		cr->stream_ops_per_s_min = v[0];
+		cr->stream_ops_per_s_max = v[runs - 1];
+		cr->compl_ops_per_s = median_of(rr, runs, v, f_compl);
 	}
 	free(v);
 }
@@ -427,6 +450,12 @@ static void progress(const struct config *c, const char *impl, unsigned run, uns
 		        r->floor_p99_ns / 1e3);
 	else if (c->workload == WL_IDLE)
 		fprintf(stderr, "%.2f ms CPU per s", r->cpu_ms_per_s);
+	else if (c->workload == WL_DISPATCH || c->workload == WL_DISPATCH_POLL)
+		fprintf(stderr,
+		        "full queue %.2f M txns/s (%.1f ns/txn), streaming %.2f M, completer "
+		        "alone %.2f M",
+		        r->ops_per_s / c->group / 1e6, 1e9 * c->group / r->ops_per_s,
+		        r->stream_ops_per_s / c->group / 1e6, r->compl_ops_per_s / c->group / 1e6);
 	else
 		fprintf(stderr, "%.2f M jobs/s", r->ops_per_s / 1e6);
 	if (pair && c->workload != WL_IDLE)

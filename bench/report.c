@@ -45,6 +45,11 @@ static bool is_throughput(enum bench_workload w)
 	return w != WL_LATENCY && w != WL_IDLE;
 }
 
+static bool is_dispatch(enum bench_workload w)
+{
+	return w == WL_DISPATCH || w == WL_DISPATCH_POLL;
+}
+
 static double bytes_per_member(const struct config_result *r)
 {
 	return r->group ? r->mem_bytes_per_txn / r->group : 0;
@@ -125,6 +130,52 @@ static void print_text_extra(const struct config_result *r, size_t n)
 	}
 }
 
+/* dispatch, dispatch-poll: in txns, both phases */
+static const char dispatch_head[] =
+        "\nDispatcher saturation: txns/s retired by ONE dispatcher, alone on a CPU\n"
+        "(the bench thread, which completes, and every other thread on the other CPU);\n"
+        "batches of %u jobs in txns of G, built before the timing\n"
+        "  full queue: the first done waits until every job of the batch completed;\n"
+        "              timed from that release to the last done\n"
+        "  streaming:  completions run concurrently; first completion -> last done\n"
+        "  completer:  alone, the full phase's completions, first to last (dispatcher held)\n"
+        "  dispatch: the runtime's dispatcher thread; dispatch-poll: a bench thread in\n"
+        "  jt_runtime_poll. ratio = jobtxn/mutex of the full-queue medians\n"
+        "  (issue 10: >= 25 M txns/s at G = 1, full queue)\n\n";
+
+static void print_dispatch(const struct config_result *r, size_t n)
+{
+	bool head = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const double g = r[i].group;
+		char full[32], lo[32], hi[32], stream[32], alone[32], range[72], ratio[16] = "";
+
+		if (!is_dispatch(r[i].workload))
+			continue;
+		if (!head) {
+			printf(dispatch_head, DISPATCH_BATCH_JOBS);
+			printf("%-13s %-7s %5s %11s %7s %21s %11s %7s %11s %6s\n", "workload",
+			       "impl", "G", "full txns/s", "ns/txn", "min .. max", "strm txns/s",
+			       "ns/txn", "completer", "ratio");
+		}
+		head = true;
+		rate(full, sizeof(full), r[i].ops_per_s / g);
+		rate(lo, sizeof(lo), r[i].ops_per_s_min / g);
+		rate(hi, sizeof(hi), r[i].ops_per_s_max / g);
+		snprintf(range, sizeof(range), "%s .. %s", lo, hi);
+		rate(stream, sizeof(stream), r[i].stream_ops_per_s / g);
+		rate(alone, sizeof(alone), r[i].compl_ops_per_s / g);
+		if (r[i].has_ratio)
+			snprintf(ratio, sizeof(ratio), "%.2f", r[i].ratio);
+		printf("%-13s %-7s %5u %11s %7.1f %21s %11s %7.1f %11s %6s%s\n",
+		       bench_workload_name(r[i].workload), r[i].impl, r[i].group, full,
+		       r[i].ops_per_s > 0 ? 1e9 * g / r[i].ops_per_s : 0, range, stream,
+		       r[i].stream_ops_per_s > 0 ? 1e9 * g / r[i].stream_ops_per_s : 0, alone,
+		       ratio, r[i].errors ? "  ERROR" : "");
+	}
+}
+
 /* Throughput ratios of every round of runs: is a target met in each run? */
 static void print_run_ratios(const struct config_result *r, size_t n)
 {
@@ -194,7 +245,7 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 		for (size_t i = 0; i < n; i++) {
 			char med[32], lo[32], hi[32], range[72], ratio[16] = "";
 
-			if (!is_throughput(r[i].workload))
+			if (!is_throughput(r[i].workload) || is_dispatch(r[i].workload))
 				continue;
 			rate(med, sizeof(med), r[i].ops_per_s);
 			rate(lo, sizeof(lo), r[i].ops_per_s_min);
@@ -208,6 +259,7 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			       r[i].errors ? "  ERROR" : "");
 		}
 	}
+	print_dispatch(r, n);
 	if (any_thr)
 		print_run_ratios(r, n);
 	if (any_lat) {
@@ -315,6 +367,15 @@ static void print_json(const struct bench_opts *o, const struct config_result *r
 			       "\"ops_per_s_max\": %.0f, \"ns_per_op\": %.2f",
 			       r[i].ops_per_s, r[i].ops_per_s_min, r[i].ops_per_s_max,
 			       r[i].ns_per_op);
+		if (is_dispatch(r[i].workload))
+			printf(", \"txns_per_s\": %.0f, \"ns_per_txn\": %.2f, "
+			       "\"stream_ops_per_s\": %.0f, \"stream_ops_per_s_min\": %.0f, "
+			       "\"stream_ops_per_s_max\": %.0f, \"stream_txns_per_s\": %.0f",
+			       r[i].ops_per_s / r[i].group, r[i].ns_per_op * r[i].group,
+			       r[i].stream_ops_per_s, r[i].stream_ops_per_s_min,
+			       r[i].stream_ops_per_s_max, r[i].stream_ops_per_s / r[i].group);
+		if (is_dispatch(r[i].workload))
+			printf(", \"compl_ops_per_s\": %.0f", r[i].compl_ops_per_s);
 		if (r[i].workload == WL_GROWTH || r[i].workload == WL_SOAK)
 			printf(", \"txns_inflight\": %llu", ULL(r[i].txns_inflight));
 		if (r[i].mem_bytes_per_txn > 0)
@@ -366,7 +427,8 @@ static void print_csv(FILE *f, const struct bench_opts *o, const struct config_r
 	           "lat_max_ns,peer,ratio_jobtxn_over_peer,cpu_ms_per_s,txns_inflight,"
 	           "mem_bytes_per_txn,mem_bytes_per_member,rss_max_kib,stats_txns_retired,"
 	           "stats_retire_latency_p50_ns,stats_retire_latency_p99_ns,ratio_min,ratio_max,"
-	           "floor_lat_p50_ns,floor_lat_p99_ns,lat_p50_over_floor,lat_p99_over_floor\n");
+	           "floor_lat_p50_ns,floor_lat_p99_ns,lat_p50_over_floor,lat_p99_over_floor,"
+	           "stream_ops_per_s,compl_ops_per_s\n");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s,%s,%u,%u,%u,%u,%llu,", bench_workload_name(r[i].workload), r[i].impl,
 		        r[i].group, r[i].threads, r[i].runs, r[i].errors, ULL(r[i].txns));
@@ -411,10 +473,14 @@ static void print_csv(FILE *f, const struct bench_opts *o, const struct config_r
 		else
 			fprintf(f, ",,");
 		if (r[i].workload == WL_LATENCY)
-			fprintf(f, "%llu,%llu,%.4f,%.4f\n", ULL(r[i].floor_p50_ns),
+			fprintf(f, "%llu,%llu,%.4f,%.4f,", ULL(r[i].floor_p50_ns),
 			        ULL(r[i].floor_p99_ns), r[i].floor_ratio_p50, r[i].floor_ratio_p99);
 		else
-			fprintf(f, ",,,\n");
+			fprintf(f, ",,,,");
+		if (is_dispatch(r[i].workload))
+			fprintf(f, "%.0f,%.0f\n", r[i].stream_ops_per_s, r[i].compl_ops_per_s);
+		else
+			fprintf(f, ",\n");
 	}
 }
 
