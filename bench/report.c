@@ -4,6 +4,7 @@
  */
 #include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -201,6 +202,61 @@ static void print_run_ratios(const struct config_result *r, size_t n)
 	}
 }
 
+/* ---- issue 10's targets, where this run measured them ---- */
+
+static const struct config_result *find(const struct config_result *r, size_t n,
+                                        enum bench_workload w, const char *impl, unsigned g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].workload == w && r[i].group == g && strcmp(r[i].impl, impl) == 0)
+			return &r[i];
+	return NULL;
+}
+
+/* A ratio target: met by the median, and in every run? */
+static void target_ratio(const struct config_result *c, const char *what, double goal)
+{
+	char got[64];
+
+	if (!c || !c->has_ratio)
+		return;
+	snprintf(got, sizeof(got), "median %.2fx, min %.2fx", c->ratio, c->ratio_min);
+	printf("%-46s %-30s %s\n", what, got,
+	       c->ratio_min >= goal ? "yes, every run"
+	       : c->ratio >= goal   ? "median only"
+	                            : "no");
+}
+
+static void print_targets(const struct config_result *r, size_t n)
+{
+	const struct config_result *d = find(r, n, WL_DISPATCH, "jobtxn", 1);
+	const struct config_result *lat = find(r, n, WL_LATENCY, "jobtxn", 1);
+	char got[64];
+
+	printf("\nIssue 10's timed targets, as measured in this run (medians over the runs; the "
+	       "instruction\ncounts are bench/callgrind.sh's)\n\n%-46s %-30s %s\n",
+	       "target", "measured", "met");
+	if (d) {
+		snprintf(got, sizeof(got), "%.2f M txns/s (%.1f ns/txn)", d->ops_per_s / 1e6,
+		         d->ns_per_op);
+		printf("%-46s %-30s %s\n", "dispatch G=1: one dispatcher >= 25 M txns/s", got,
+		       d->ops_per_s >= 25e6 ? "yes" : "no");
+	}
+	target_ratio(find(r, n, WL_FANIN, "jobtxn", 1), "fanin G=1: >= 3x mutex", 3);
+	target_ratio(find(r, n, WL_FANIN, "jobtxn", 64), "fanin G=64: >= 3x mutex", 3);
+	target_ratio(find(r, n, WL_POOL, "jobtxn", 64), "pool G=64: >= 6x libuv in every run", 6);
+	if (lat) {
+		snprintf(got, sizeof(got), "%.2fx (%llu / %llu ns)", lat->floor_ratio_p50,
+		         ULL(lat->lat_p50_ns), ULL(lat->floor_p50_ns));
+		printf("%-46s %-30s %s\n", "latency p50: <= 1.10x the futex floor", got,
+		       lat->floor_ratio_p50 <= 1.10 ? "yes" : "no");
+		snprintf(got, sizeof(got), "%.2fx (%llu / %llu ns)", lat->floor_ratio_p99,
+		         ULL(lat->lat_p99_ns), ULL(lat->floor_p99_ns));
+		printf("%-46s %-30s %s\n", "latency p99: <= 1.25x the futex floor", got,
+		       lat->floor_ratio_p99 <= 1.25 ? "yes" : "no");
+	}
+}
+
 static void print_text(const struct bench_opts *o, const struct config_result *r, size_t n)
 {
 	unsigned errors = total_errors(r, n), runs = 0;
@@ -307,6 +363,7 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			if (r[i].has_stats)
 				print_stats_line(&r[i]);
 	}
+	print_targets(r, n);
 	printf("\nVerification: %u runs, %llu txns; each txn's done ran exactly once, after all "
 	       "its member dones, status 0, never inline: %s\n",
 	       runs, txns, errors ? "FAILED (see stderr)" : "OK");
