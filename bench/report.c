@@ -187,13 +187,14 @@ static void print_run_ratios(const struct config_result *r, size_t n)
 			continue;
 		if (!head)
 			printf("\nRatio per round of runs (jobtxn's run k / the peer's run k, run "
-			       "alternately; > 1: jobtxn faster)\n\n%-8s %-7s %5s %7s %-6s %7s %7s "
+			       "alternately; > 1: jobtxn faster)\n\n%-13s %-7s %5s %7s %-6s %7s "
+			       "%7s "
 			       " "
 			       "%s\n",
 			       "workload", "impl", "G", "threads", "peer", "min", "max",
 			       "run 1, 2, ...");
 		head = true;
-		printf("%-8s %-7s %5u %7u %-6s %7.2f %7.2f ", bench_workload_name(r[i].workload),
+		printf("%-13s %-7s %5u %7u %-6s %7.2f %7.2f ", bench_workload_name(r[i].workload),
 		       r[i].impl, r[i].group, r[i].threads, r[i].peer, r[i].ratio_min,
 		       r[i].ratio_max);
 		for (unsigned k = 0; k < r[i].runs; k++)
