@@ -22,16 +22,20 @@
 #define BENCH_LAT_GAP_NS 200000
 /* pool: txns in flight at most (jobtxn max_inflight; the libuv peer's bound) */
 #define POOL_MAX_INFLIGHT 256
+/* dispatch: jobs per batch, built before the timing (at least 2 txns) */
+#define DISPATCH_BATCH_JOBS (1u << 16)
 
 enum bench_workload {
 	WL_FANIN,
 	WL_POOL,
 	WL_BUILD,
 	WL_LATENCY,
-	WL_SCALING, /* fanin G=64 with 1..max_threads completers */
-	WL_GROWTH,  /* build with up to 10^6 txns in flight, G = 1..65536 */
-	WL_IDLE,    /* CPU an idle runtime uses */
-	WL_SOAK,    /* long mixed run: throughput, RSS, txns in flight over time */
+	WL_SCALING,       /* fanin G=64 with 1..max_threads completers */
+	WL_GROWTH,        /* build with up to 10^6 txns in flight, G = 1..65536 */
+	WL_IDLE,          /* CPU an idle runtime uses */
+	WL_SOAK,          /* long mixed run: throughput, RSS, txns in flight over time */
+	WL_DISPATCH,      /* txns/s one pinned dispatcher retires, queue kept full */
+	WL_DISPATCH_POLL, /* the same, a pinned thread in jt_runtime_poll */
 	WL_COUNT
 };
 enum bench_format { FMT_TEXT, FMT_JSON, FMT_CSV };
@@ -49,7 +53,8 @@ struct bench_opts {
 	enum bench_format format;
 	const char *csv_file; /* also write the CSV there */
 	bool no_peers;        /* jobtxn runs only */
-	unsigned group;       /* fanin, build, growth: this G only (0 = all) */
+	unsigned group;       /* fanin, build, growth, dispatch: this G only (0 = all) */
+	bool pin;             /* latency, dispatch: pin (cpu_pin.c); --no-pin clears it */
 };
 
 struct wl_params;
@@ -69,6 +74,7 @@ struct bench_rt_opts {
  */
 struct bench_impl {
 	const char *name;
+	const char *dispatcher_thread; /* its dispatcher thread's name (pinned), or NULL */
 	int (*rt_create)(const struct bench_rt_opts *o, void **rt);
 	int (*rt_destroy)(void *rt);
 	int (*rt_drain)(void *rt, int64_t timeout_ns);
@@ -94,6 +100,7 @@ struct wl_params {
 	double seconds;
 	unsigned samples;       /* latency */
 	unsigned inflight_jobs; /* growth */
+	bool pin;               /* latency, dispatch: pin the threads (cpu_pin.c) */
 	const char *tag;        /* "fanin/jobtxn G=64 run 2", for messages */
 };
 
@@ -114,7 +121,11 @@ struct run_result {
 	uint64_t elapsed_ns;
 	double ops_per_s;
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns;
-	unsigned errors; /* verification failures, each reported on stderr */
+	/* latency: a bare futex wake of a sleeping thread, same run (the floor) */
+	uint64_t floor_p50_ns, floor_p99_ns, floor_p999_ns, floor_max_ns;
+	double stream_ops_per_s; /* dispatch: the streaming phase (ops_per_s: full queue) */
+	double compl_ops_per_s;  /* dispatch: the completer alone (full phase) */
+	unsigned errors;         /* verification failures, each reported on stderr */
 	bool has_stats;
 	struct jt_stats stats;      /* jt_runtime_stats after drain (jobtxn) */
 	double cpu_ms_per_s;        /* idle: process CPU time per second of wall time */
@@ -133,6 +144,9 @@ void wl_latency(const struct bench_impl *impl, const struct wl_params *p, struct
 void wl_idle(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
 void wl_growth(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
 void wl_soak(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
+void wl_dispatch(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
+void wl_dispatch_poll(const struct bench_impl *impl, const struct wl_params *p,
+                      struct run_result *out);
 
 /* Resident set size of this process, KiB (/proc/self/statm); 0 if unknown. */
 uint64_t bench_rss_kib(void);
@@ -145,11 +159,20 @@ struct config_result {
 	unsigned errors;
 	uint64_t txns; /* verified, all runs */
 	double ops_per_s, ops_per_s_min, ops_per_s_max, ns_per_op;
-	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns; /* medians over runs */
+	double stream_ops_per_s, stream_ops_per_s_min, stream_ops_per_s_max; /* dispatch */
+	double compl_ops_per_s;                                              /* dispatch: median */
+	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns;            /* medians over runs */
+	uint64_t floor_p50_ns, floor_p99_ns, floor_p999_ns, floor_max_ns;    /* the same */
+	double floor_ratio_p50,
+	        floor_ratio_p99; /* median over runs of the run's p50 (p99) / its floor's */
 	unsigned lat_samples;
 	const char *peer; /* the ratio's peer */
 	bool has_ratio;
 	double ratio; /* jobtxn/peer of medians: ops/s, or p50 ns for latency */
+	/* The same per round of runs: jobtxn's run r / the peer's run r, `runs`
+	 * entries (malloc'ed), and their extremes. */
+	double *run_ratios;
+	double ratio_min, ratio_max;
 	bool has_stats;
 	struct jt_stats stats;      /* first run */
 	double cpu_ms_per_s;        /* idle: median */
@@ -160,8 +183,9 @@ struct config_result {
 	size_t nseries;
 };
 
-/* report.c */
+/* jt_bench.c: the --workload name */
 const char *bench_workload_name(enum bench_workload w);
+/* report.c */
 void report_print(const struct bench_opts *o, const struct config_result *r, size_t n);
 
 /* jt_bench.c */

@@ -76,6 +76,7 @@ static int jx_txn_commit(void *txn, void (*done)(void *opaque, int status), void
 
 const struct bench_impl bench_impl_jobtxn = {
         .name = "jobtxn",
+        .dispatcher_thread = "jt-dispatch",
         .rt_create = jx_rt_create,
         .rt_destroy = jx_rt_destroy,
         .rt_drain = jx_rt_drain,

@@ -22,8 +22,37 @@ struct config {
 typedef void wl_fn(const struct bench_impl *impl, const struct wl_params *p,
                    struct run_result *out);
 
-static wl_fn *const wl_fns[WL_COUNT] = {wl_fanin, wl_pool,   wl_build, wl_latency,
-                                        wl_fanin, wl_growth, wl_idle,  wl_soak};
+/* The workloads: --workload name, and the function that runs one run. */
+static const struct {
+	const char *name;
+	wl_fn *run;
+} workloads[WL_COUNT] = {
+        /* user threads complete prebuilt txns */
+        [WL_FANIN] = {"fanin", wl_fanin},
+        /* jt_job_submit on the workers; libuv */
+        [WL_POOL] = {"pool", wl_pool},
+        /* one thread, poll mode, begin..retire */
+        [WL_BUILD] = {"build", wl_build},
+        /* idle dispatcher: completion -> done */
+        [WL_LATENCY] = {"latency", wl_latency},
+        /* fanin, 1..max_threads completers */
+        [WL_SCALING] = {"scaling", wl_fanin},
+        /* 10^6 txns in flight; memory */
+        [WL_GROWTH] = {"growth", wl_growth},
+        /* CPU of a runtime with nothing to do */
+        [WL_IDLE] = {"idle", wl_idle},
+        /* long mixed run, series per second */
+        [WL_SOAK] = {"soak", wl_soak},
+        /* one dispatcher's txns/s */
+        [WL_DISPATCH] = {"dispatch", wl_dispatch},
+        /* the same, poll mode */
+        [WL_DISPATCH_POLL] = {"dispatch-poll", wl_dispatch_poll},
+};
+
+const char *bench_workload_name(enum bench_workload w)
+{
+	return workloads[w].name;
+}
 
 _Noreturn void bench_fatal(const char *file, int line, const char *what, int err)
 {
@@ -48,27 +77,32 @@ uint64_t bench_rss_kib(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
-	           "                [--max-threads N] [--inflight JOBS] [--soak-seconds S]\n"
-	           "                [--workload NAME[,NAME]] [--json|--csv] [--csv-file PATH]\n"
-	           "                [--no-peers] [--group G]\n"
-	           "  --quick          short demo: 3 runs x 0.1 s per configuration\n"
-	           "  --seconds S      timed seconds per run (default 1; quick 0.1)\n"
-	           "  --runs N         runs per configuration and implementation (default 5; quick "
-	           "3)\n"
-	           "  --threads T      fanin completer threads and pool workers (default 2)\n"
-	           "  --max-threads N  scaling: 1..N completer threads (default 2 x CPUs online,\n"
-	           "                   at most 32)\n"
-	           "  --inflight JOBS  growth: jobs in flight per round (default 1048576; quick "
-	           "65536)\n"
-	           "  --soak-seconds S length of the soak run (default 20; quick 1)\n"
-	           "  --workload       fanin, pool, build, latency, scaling, growth, idle, soak\n"
-	           "                   (default: all)\n"
-	           "  --json, --csv    machine-readable results on stdout instead of the table\n"
-	           "  --csv-file PATH  also write the CSV to PATH\n"
-	           "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n"
-	           "  --group G        fanin, build, growth: jobs per txn G only (default: the\n"
-	           "                   sweeps 1,64,4096 / 1,64 / 1,16,256,4096,65536)\n");
+	fprintf(f,
+	        "usage: jt-bench [--quick] [--seconds S] [--runs N] [--threads T]\n"
+	        "                [--max-threads N] [--inflight JOBS] [--soak-seconds S]\n"
+	        "                [--workload NAME[,NAME]] [--json|--csv] [--csv-file PATH]\n"
+	        "                [--no-peers] [--no-pin] [--group G]\n"
+	        "  --quick          short demo: 3 runs x 0.1 s per configuration\n"
+	        "  --seconds S      timed seconds per run (default 1; quick 0.1)\n"
+	        "  --runs N         runs per configuration and implementation (default 5; quick "
+	        "3)\n"
+	        "  --threads T      fanin completer threads and pool workers (default 2)\n"
+	        "  --max-threads N  scaling: 1..N completer threads (default 2 x CPUs online,\n"
+	        "                   at most 32)\n"
+	        "  --inflight JOBS  growth: jobs in flight per round (default 1048576; quick "
+	        "65536)\n"
+	        "  --soak-seconds S length of the soak run (default 20; quick 1)\n"
+	        "  --workload       fanin, pool, build, latency, scaling, growth, idle, soak,\n"
+	        "                   dispatch, dispatch-poll\n"
+	        "                   (default: all)\n"
+	        "  --json, --csv    machine-readable results on stdout instead of the table\n"
+	        "  --csv-file PATH  also write the CSV to PATH\n"
+	        "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n"
+	        "  --no-pin         latency, dispatch: pin no thread (default: the thread\n"
+	        "                   under test alone on one CPU, the bench on another)\n"
+	        "  --group G        fanin, build, growth, dispatch: jobs per txn G only\n"
+	        "                   (default: the sweeps 1,64,4096 / 1,64 / 1,16,256,4096,65536;\n"
+	        "                   dispatch 1)\n");
 }
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -128,6 +162,7 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 	        {"soak-seconds", required_argument, NULL, 'k'},
 	        {"csv-file", required_argument, NULL, 'f'},
 	        {"no-peers", no_argument, NULL, 'n'},
+	        {"no-pin", no_argument, NULL, 'p'},
 	        {"group", required_argument, NULL, 'g'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"csv", no_argument, NULL, 'c'},
@@ -141,7 +176,8 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 
 	*o = (struct bench_opts){.threads = 2,
 	                         .max_threads = cpus > 0 && cpus <= 16 ? 2 * (unsigned)cpus : 32,
-	                         .workloads = (1u << WL_COUNT) - 1};
+	                         .workloads = (1u << WL_COUNT) - 1,
+	                         .pin = true};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		char *end;
 
@@ -182,6 +218,9 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'n':
 			o->no_peers = true;
+			break;
+		case 'p':
+			o->pin = false;
 			break;
 		case 'g':
 			o->group = (unsigned)parse_ulong(optarg, 1, 1u << 20,
@@ -238,6 +277,10 @@ static size_t list_configs(const struct bench_opts *o, struct config *c)
 			c[n++] = (struct config){WL_BUILD, build_g[i], 1, mutex};
 	if (o->workloads & (1u << WL_LATENCY))
 		c[n++] = (struct config){WL_LATENCY, 1, 1, mutex};
+	if (o->workloads & (1u << WL_DISPATCH))
+		c[n++] = (struct config){WL_DISPATCH, o->group ? o->group : 1, 1, mutex};
+	if (o->workloads & (1u << WL_DISPATCH_POLL))
+		c[n++] = (struct config){WL_DISPATCH_POLL, o->group ? o->group : 1, 1, mutex};
 	if (o->workloads & (1u << WL_SCALING))
 		for (unsigned t = 1; t <= o->max_threads && n < MAX_CONFIGS - 8; t++)
 			c[n++] = (struct config){WL_SCALING, 64, t, mutex};
@@ -293,6 +336,38 @@ static double f_max(const struct run_result *r)
 {
 	return (double)r->lat_max_ns;
 }
+static double f_floor_p50(const struct run_result *r)
+{
+	return (double)r->floor_p50_ns;
+}
+static double f_floor_p99(const struct run_result *r)
+{
+	return (double)r->floor_p99_ns;
+}
+static double f_floor_p999(const struct run_result *r)
+{
+	return (double)r->floor_p999_ns;
+}
+static double f_floor_max(const struct run_result *r)
+{
+	return (double)r->floor_max_ns;
+}
+static double f_over_floor_p50(const struct run_result *r)
+{
+	return (double)r->lat_p50_ns / (double)r->floor_p50_ns;
+}
+static double f_over_floor_p99(const struct run_result *r)
+{
+	return (double)r->lat_p99_ns / (double)r->floor_p99_ns;
+}
+static double f_stream(const struct run_result *r)
+{
+	return r->stream_ops_per_s;
+}
+static double f_compl(const struct run_result *r)
+{
+	return r->compl_ops_per_s;
+}
 static double f_cpu(const struct run_result *r)
 {
 	return r->cpu_ms_per_s;
@@ -331,6 +406,12 @@ static void aggregate(const struct config *c, const char *impl, unsigned runs,
 		cr->lat_p99_ns = (uint64_t)median_of(rr, runs, v, f_p99);
 		cr->lat_p999_ns = (uint64_t)median_of(rr, runs, v, f_p999);
 		cr->lat_max_ns = (uint64_t)median_of(rr, runs, v, f_max);
+		cr->floor_p50_ns = (uint64_t)median_of(rr, runs, v, f_floor_p50);
+		cr->floor_p99_ns = (uint64_t)median_of(rr, runs, v, f_floor_p99);
+		cr->floor_p999_ns = (uint64_t)median_of(rr, runs, v, f_floor_p999);
+		cr->floor_max_ns = (uint64_t)median_of(rr, runs, v, f_floor_max);
+		cr->floor_ratio_p50 = median_of(rr, runs, v, f_over_floor_p50);
+		cr->floor_ratio_p99 = median_of(rr, runs, v, f_over_floor_p99);
 	} else if (c->workload == WL_IDLE) {
 		cr->cpu_ms_per_s = median_of(rr, runs, v, f_cpu);
 	} else {
@@ -339,23 +420,46 @@ static void aggregate(const struct config *c, const char *impl, unsigned runs,
 		cr->ops_per_s_max = v[runs - 1];
 		cr->ns_per_op = cr->ops_per_s > 0 ? 1e9 / cr->ops_per_s : 0;
 		cr->mem_bytes_per_txn = median_of(rr, runs, v, f_mem);
+		cr->stream_ops_per_s = median_of(rr, runs, v, f_stream);
+		cr->stream_ops_per_s_min = v[0];
+		cr->stream_ops_per_s_max = v[runs - 1];
+		cr->compl_ops_per_s = median_of(rr, runs, v, f_compl);
 	}
 	free(v);
 }
 
+/* The ratio of one pair of runs, jobtxn's run r over the peer's: ops/s, or p50 for latency. */
+static double run_ratio(const struct config *c, const struct run_result *jx,
+                        const struct run_result *peer)
+{
+	if (c->workload == WL_LATENCY)
+		return (double)jx->lat_p50_ns / (double)peer->lat_p50_ns;
+	return jx->ops_per_s / peer->ops_per_s;
+}
+
+/* `pair`: jobtxn's run of this round, when `r` is the peer's; else NULL. */
 static void progress(const struct config *c, const char *impl, unsigned run, unsigned runs,
-                     const struct run_result *r)
+                     const struct run_result *r, const struct run_result *pair)
 {
 	fprintf(stderr,
 	        "jt-bench: %-7s G=%-5u T=%-2u %-6s run %u/%u: ", bench_workload_name(c->workload),
 	        c->group, c->threads, impl, run + 1, runs);
 	if (c->workload == WL_LATENCY)
-		fprintf(stderr, "p50 %.1f us, p99 %.1f us", r->lat_p50_ns / 1e3,
-		        r->lat_p99_ns / 1e3);
+		fprintf(stderr, "p50 %.1f us, p99 %.1f us; futex floor p50 %.1f us, p99 %.1f us",
+		        r->lat_p50_ns / 1e3, r->lat_p99_ns / 1e3, r->floor_p50_ns / 1e3,
+		        r->floor_p99_ns / 1e3);
 	else if (c->workload == WL_IDLE)
 		fprintf(stderr, "%.2f ms CPU per s", r->cpu_ms_per_s);
+	else if (c->workload == WL_DISPATCH || c->workload == WL_DISPATCH_POLL)
+		fprintf(stderr,
+		        "full queue %.2f M txns/s (%.1f ns/txn), streaming %.2f M, completer "
+		        "alone %.2f M",
+		        r->ops_per_s / c->group / 1e6, 1e9 * c->group / r->ops_per_s,
+		        r->stream_ops_per_s / c->group / 1e6, r->compl_ops_per_s / c->group / 1e6);
 	else
 		fprintf(stderr, "%.2f M jobs/s", r->ops_per_s / 1e6);
+	if (pair && c->workload != WL_IDLE)
+		fprintf(stderr, " (jobtxn/%s this run: %.2f)", impl, run_ratio(c, pair, r));
 	fprintf(stderr, "%s\n", r->errors ? "  ** ERROR **" : "");
 }
 
@@ -379,13 +483,14 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
 			                                                        : o->seconds,
 			                      .samples = o->latency_samples,
 			                      .inflight_jobs = o->inflight_jobs,
+			                      .pin = o->pin,
 			                      .tag = tag[i]};
 
 			snprintf(tag[i], sizeof(tag[i]), "%s/%s G=%u T=%u run %u",
 			         bench_workload_name(c->workload), impls[i]->name, c->group,
 			         c->threads, r + 1);
-			wl_fns[c->workload](impls[i], &p, &rr[i * runs + r]);
-			progress(c, impls[i]->name, r, runs, &rr[i * runs + r]);
+			workloads[c->workload].run(impls[i], &p, &rr[i * runs + r]);
+			progress(c, impls[i]->name, r, runs, &rr[i * runs + r], i ? &rr[r] : NULL);
 		}
 	}
 	for (size_t i = 0; i < nimpl; i++) {
@@ -399,6 +504,16 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
 		out[0].ratio = c->workload == WL_LATENCY
 		                       ? (double)out[0].lat_p50_ns / (double)out[1].lat_p50_ns
 		                       : out[0].ops_per_s / out[1].ops_per_s;
+		out[0].run_ratios = malloc(runs * sizeof(double));
+		if (!out[0].run_ratios)
+			bench_fatal(__FILE__, __LINE__, "malloc", -ENOMEM);
+		for (unsigned r = 0; r < runs; r++) {
+			double x = run_ratio(c, &rr[r], &rr[runs + r]);
+
+			out[0].run_ratios[r] = x;
+			out[0].ratio_min = r == 0 || x < out[0].ratio_min ? x : out[0].ratio_min;
+			out[0].ratio_max = r == 0 || x > out[0].ratio_max ? x : out[0].ratio_max;
+		}
 	}
 	free(rr);
 	return nimpl;
@@ -428,7 +543,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "jt-bench: done in %.1f s, %u verification errors\n",
 	        (double)(bench_now_ns() - t0) / 1e9, errors);
 	report_print(&o, results, nres);
-	for (size_t i = 0; i < nres; i++)
+	for (size_t i = 0; i < nres; i++) {
 		free(results[i].series);
+		free(results[i].run_ratios);
+	}
 	return errors ? 1 : 0;
 }

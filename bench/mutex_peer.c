@@ -302,6 +302,7 @@ static int mp_txn_commit(void *txn, void (*done)(void *opaque, int status), void
 
 const struct bench_impl bench_impl_mutex = {
         .name = "mutex",
+        .dispatcher_thread = "mp-dispatch",
         .rt_create = mp_rt_create,
         .rt_destroy = mp_rt_destroy,
         .rt_drain = mp_rt_drain,

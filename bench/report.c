@@ -4,20 +4,13 @@
  */
 #include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "git_commit.h"
 
 #define ULL(x) ((unsigned long long)(x))
-
-const char *bench_workload_name(enum bench_workload w)
-{
-	static const char *const names[WL_COUNT] = {"fanin",   "pool",   "build", "latency",
-	                                            "scaling", "growth", "idle",  "soak"};
-
-	return names[w];
-}
 
 static long cpus_online(void)
 {
@@ -51,6 +44,11 @@ static void print_workloads(FILE *f, const struct bench_opts *o, const char *quo
 static bool is_throughput(enum bench_workload w)
 {
 	return w != WL_LATENCY && w != WL_IDLE;
+}
+
+static bool is_dispatch(enum bench_workload w)
+{
+	return w == WL_DISPATCH || w == WL_DISPATCH_POLL;
 }
 
 static double bytes_per_member(const struct config_result *r)
@@ -133,6 +131,133 @@ static void print_text_extra(const struct config_result *r, size_t n)
 	}
 }
 
+/* dispatch, dispatch-poll: in txns, both phases */
+static const char dispatch_head[] =
+        "\nDispatcher saturation: txns/s retired by ONE dispatcher, alone on a CPU\n"
+        "(the bench thread, which completes, and every other thread on the other CPU);\n"
+        "batches of %u jobs in txns of G, built before the timing\n"
+        "  full queue: the first done waits until every job of the batch completed;\n"
+        "              timed from that release to the last done\n"
+        "  streaming:  completions run concurrently; first completion -> last done\n"
+        "  completer:  alone, the full phase's completions, first to last (dispatcher held)\n"
+        "  dispatch: the runtime's dispatcher thread; dispatch-poll: a bench thread in\n"
+        "  jt_runtime_poll. ratio = jobtxn/mutex of the full-queue medians\n"
+        "  (issue 10: >= 25 M txns/s at G = 1, full queue)\n\n";
+
+static void print_dispatch(const struct config_result *r, size_t n)
+{
+	bool head = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const double g = r[i].group;
+		char full[32], lo[32], hi[32], stream[32], alone[32], range[72], ratio[16] = "";
+
+		if (!is_dispatch(r[i].workload))
+			continue;
+		if (!head) {
+			printf(dispatch_head, DISPATCH_BATCH_JOBS);
+			printf("%-13s %-7s %5s %11s %7s %21s %11s %7s %11s %6s\n", "workload",
+			       "impl", "G", "full txns/s", "ns/txn", "min .. max", "strm txns/s",
+			       "ns/txn", "completer", "ratio");
+		}
+		head = true;
+		rate(full, sizeof(full), r[i].ops_per_s / g);
+		rate(lo, sizeof(lo), r[i].ops_per_s_min / g);
+		rate(hi, sizeof(hi), r[i].ops_per_s_max / g);
+		snprintf(range, sizeof(range), "%s .. %s", lo, hi);
+		rate(stream, sizeof(stream), r[i].stream_ops_per_s / g);
+		rate(alone, sizeof(alone), r[i].compl_ops_per_s / g);
+		if (r[i].has_ratio)
+			snprintf(ratio, sizeof(ratio), "%.2f", r[i].ratio);
+		printf("%-13s %-7s %5u %11s %7.1f %21s %11s %7.1f %11s %6s%s\n",
+		       bench_workload_name(r[i].workload), r[i].impl, r[i].group, full,
+		       r[i].ops_per_s > 0 ? 1e9 * g / r[i].ops_per_s : 0, range, stream,
+		       r[i].stream_ops_per_s > 0 ? 1e9 * g / r[i].stream_ops_per_s : 0, alone,
+		       ratio, r[i].errors ? "  ERROR" : "");
+	}
+}
+
+/* Throughput ratios of every round of runs: is a target met in each run? */
+static void print_run_ratios(const struct config_result *r, size_t n)
+{
+	bool head = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!r[i].has_ratio || !is_throughput(r[i].workload))
+			continue;
+		if (!head)
+			printf("\nRatio per round of runs (jobtxn's run k / the peer's run k, run "
+			       "alternately; > 1: jobtxn faster)\n\n%-13s %-7s %5s %7s %-6s %7s "
+			       "%7s "
+			       " "
+			       "%s\n",
+			       "workload", "impl", "G", "threads", "peer", "min", "max",
+			       "run 1, 2, ...");
+		head = true;
+		printf("%-13s %-7s %5u %7u %-6s %7.2f %7.2f ", bench_workload_name(r[i].workload),
+		       r[i].impl, r[i].group, r[i].threads, r[i].peer, r[i].ratio_min,
+		       r[i].ratio_max);
+		for (unsigned k = 0; k < r[i].runs; k++)
+			printf(" %.2f", r[i].run_ratios[k]);
+		printf("\n");
+	}
+}
+
+/* ---- issue 10's targets, where this run measured them ---- */
+
+static const struct config_result *find(const struct config_result *r, size_t n,
+                                        enum bench_workload w, const char *impl, unsigned g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].workload == w && r[i].group == g && strcmp(r[i].impl, impl) == 0)
+			return &r[i];
+	return NULL;
+}
+
+/* A ratio target: met by the median, and in every run? */
+static void target_ratio(const struct config_result *c, const char *what, double goal)
+{
+	char got[64];
+
+	if (!c || !c->has_ratio)
+		return;
+	snprintf(got, sizeof(got), "median %.2fx, min %.2fx", c->ratio, c->ratio_min);
+	printf("%-46s %-30s %s\n", what, got,
+	       c->ratio_min >= goal ? "yes, every run"
+	       : c->ratio >= goal   ? "median only"
+	                            : "no");
+}
+
+static void print_targets(const struct config_result *r, size_t n)
+{
+	const struct config_result *d = find(r, n, WL_DISPATCH, "jobtxn", 1);
+	const struct config_result *lat = find(r, n, WL_LATENCY, "jobtxn", 1);
+	char got[64];
+
+	printf("\nIssue 10's timed targets, as measured in this run (medians over the runs; the "
+	       "instruction\ncounts are bench/callgrind.sh's)\n\n%-46s %-30s %s\n",
+	       "target", "measured", "met");
+	if (d) {
+		snprintf(got, sizeof(got), "%.2f M txns/s (%.1f ns/txn)", d->ops_per_s / 1e6,
+		         d->ns_per_op);
+		printf("%-46s %-30s %s\n", "dispatch G=1: one dispatcher >= 25 M txns/s", got,
+		       d->ops_per_s >= 25e6 ? "yes" : "no");
+	}
+	target_ratio(find(r, n, WL_FANIN, "jobtxn", 1), "fanin G=1: >= 3x mutex", 3);
+	target_ratio(find(r, n, WL_FANIN, "jobtxn", 64), "fanin G=64: >= 3x mutex", 3);
+	target_ratio(find(r, n, WL_POOL, "jobtxn", 64), "pool G=64: >= 6x libuv in every run", 6);
+	if (lat) {
+		snprintf(got, sizeof(got), "%.2fx (%llu / %llu ns)", lat->floor_ratio_p50,
+		         ULL(lat->lat_p50_ns), ULL(lat->floor_p50_ns));
+		printf("%-46s %-30s %s\n", "latency p50: <= 1.10x the futex floor", got,
+		       lat->floor_ratio_p50 <= 1.10 ? "yes" : "no");
+		snprintf(got, sizeof(got), "%.2fx (%llu / %llu ns)", lat->floor_ratio_p99,
+		         ULL(lat->lat_p99_ns), ULL(lat->floor_p99_ns));
+		printf("%-46s %-30s %s\n", "latency p99: <= 1.25x the futex floor", got,
+		       lat->floor_ratio_p99 <= 1.25 ? "yes" : "no");
+	}
+}
+
 static void print_text(const struct bench_opts *o, const struct config_result *r, size_t n)
 {
 	unsigned errors = total_errors(r, n), runs = 0;
@@ -141,10 +266,11 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 
 	printf("jt-bench: jobtxn %d.%d.%d, commit %s, %ld CPUs online, %d usable\nmode %s: %u runs "
 	       "x %.2f s per configuration and implementation, threads %u, max threads %u, "
-	       "inflight %u jobs, soak %.1f s, workloads ",
+	       "inflight %u jobs, soak %.1f s, pinning %s, workloads ",
 	       JOBTXN_VERSION_MAJOR, JOBTXN_VERSION_MINOR, JOBTXN_VERSION_PATCH,
 	       JT_BENCH_GIT_COMMIT, cpus_online(), cpus_usable(), mode_name(o), o->runs, o->seconds,
-	       o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds);
+	       o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds,
+	       o->pin ? "on" : "off");
 	print_workloads(stdout, o, "", ",");
 	printf("\npeers: \"mutex\", the same contract with one pthread mutex + condition "
 	       "variables (bench/mutex_peer.c);\n\"libuv\", uv_queue_work with a countdown in "
@@ -176,7 +302,7 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 		for (size_t i = 0; i < n; i++) {
 			char med[32], lo[32], hi[32], range[72], ratio[16] = "";
 
-			if (!is_throughput(r[i].workload))
+			if (!is_throughput(r[i].workload) || is_dispatch(r[i].workload))
 				continue;
 			rate(med, sizeof(med), r[i].ops_per_s);
 			rate(lo, sizeof(lo), r[i].ops_per_s_min);
@@ -190,13 +316,21 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			       r[i].errors ? "  ERROR" : "");
 		}
 	}
+	print_dispatch(r, n);
+	if (any_thr)
+		print_run_ratios(r, n);
 	if (any_lat) {
 		printf("\nLatency: last job completion -> the txn's first member done, dispatcher "
-		       "idle %d us before each sample\n(ratio = jobtxn/mutex of median p50, < 1: "
-		       "jobtxn faster)\n\n",
+		       "idle %d us before each sample\nfutex floor: after each sample, the same "
+		       "idle gap, then one FUTEX_WAKE of a bare thread asleep in FUTEX_WAIT\n"
+		       "(same run; both sleepers pinned to one CPU, the bench thread to another, "
+		       "when 2 CPUs are usable)\nratio = jobtxn/mutex of median p50, < 1: jobtxn "
+		       "faster; /floor = median over runs of each run's p50 (p99) over its floor's "
+		       "(issue 10: <= 1.10 at p50, <= 1.25 at p99)\n\n",
 		       BENCH_LAT_GAP_NS / 1000);
-		printf("%-8s %-7s %12s %9s %9s %9s %9s %7s\n", "workload", "impl", "samples",
-		       "p50 ns", "p99 ns", "p999 ns", "max ns", "ratio");
+		printf("%-8s %-7s %12s %9s %9s %9s %9s %7s %10s %10s\n", "workload", "impl",
+		       "samples", "p50 ns", "p99 ns", "p999 ns", "max ns", "ratio", "p50/floor",
+		       "p99/floor");
 		for (size_t i = 0; i < n; i++) {
 			char samples[32], ratio[16] = "";
 
@@ -205,10 +339,14 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			snprintf(samples, sizeof(samples), "%ux%u", r[i].runs, r[i].lat_samples);
 			if (r[i].has_ratio)
 				snprintf(ratio, sizeof(ratio), "%.2f", r[i].ratio);
-			printf("%-8s %-7s %12s %9llu %9llu %9llu %9llu %7s%s\n",
+			printf("%-8s %-7s %12s %9llu %9llu %9llu %9llu %7s %10.2f %10.2f%s\n",
 			       bench_workload_name(r[i].workload), r[i].impl, samples,
 			       ULL(r[i].lat_p50_ns), ULL(r[i].lat_p99_ns), ULL(r[i].lat_p999_ns),
-			       ULL(r[i].lat_max_ns), ratio, r[i].errors ? "  ERROR" : "");
+			       ULL(r[i].lat_max_ns), ratio, r[i].floor_ratio_p50,
+			       r[i].floor_ratio_p99, r[i].errors ? "  ERROR" : "");
+			printf("%-8s %-7s %12s %9llu %9llu %9llu %9llu   (in the %s runs)\n", "",
+			       "futex", samples, ULL(r[i].floor_p50_ns), ULL(r[i].floor_p99_ns),
+			       ULL(r[i].floor_p999_ns), ULL(r[i].floor_max_ns), r[i].impl);
 		}
 	}
 	print_text_extra(r, n);
@@ -226,6 +364,7 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			if (r[i].has_stats)
 				print_stats_line(&r[i]);
 	}
+	print_targets(r, n);
 	printf("\nVerification: %u runs, %llu txns; each txn's done ran exactly once, after all "
 	       "its member dones, status 0, never inline: %s\n",
 	       runs, txns, errors ? "FAILED (see stderr)" : "OK");
@@ -253,10 +392,12 @@ static void print_json(const struct bench_opts *o, const struct config_result *r
 	       "  \"cpus_online\": %ld,\n  \"cpus_usable\": %d,\n"
 	       "  \"options\": {\"mode\": \"%s\", \"seconds_per_run\": %g, \"runs\": %u, "
 	       "\"threads\": %u, \"max_threads\": %u, \"inflight_jobs\": %u, "
-	       "\"soak_seconds\": %g, \"pool_max_inflight_txns\": %d, \"workloads\": [",
+	       "\"soak_seconds\": %g, \"pool_max_inflight_txns\": %d, \"pin\": %s, "
+	       "\"workloads\": [",
 	       JOBTXN_VERSION_MAJOR, JOBTXN_VERSION_MINOR, JOBTXN_VERSION_PATCH,
 	       JT_BENCH_GIT_COMMIT, cpus_online(), cpus_usable(), mode_name(o), o->seconds, o->runs,
-	       o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds, POOL_MAX_INFLIGHT);
+	       o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds, POOL_MAX_INFLIGHT,
+	       o->pin ? "true" : "false");
 	print_workloads(stdout, o, "\"", ", ");
 	printf("], \"latency_samples_per_run\": %u, \"latency_gap_ns\": %d},\n  \"results\": [",
 	       o->latency_samples, BENCH_LAT_GAP_NS);
@@ -270,6 +411,13 @@ static void print_json(const struct bench_opts *o, const struct config_result *r
 			       "\"lat_p99_ns\": %llu, \"lat_p999_ns\": %llu, \"lat_max_ns\": %llu",
 			       r[i].lat_samples, ULL(r[i].lat_p50_ns), ULL(r[i].lat_p99_ns),
 			       ULL(r[i].lat_p999_ns), ULL(r[i].lat_max_ns));
+		if (r[i].workload == WL_LATENCY)
+			printf(",\n     \"floor_lat_p50_ns\": %llu, \"floor_lat_p99_ns\": %llu, "
+			       "\"floor_lat_p999_ns\": %llu, \"floor_lat_max_ns\": %llu, "
+			       "\"lat_p50_over_floor\": %.4f, \"lat_p99_over_floor\": %.4f",
+			       ULL(r[i].floor_p50_ns), ULL(r[i].floor_p99_ns),
+			       ULL(r[i].floor_p999_ns), ULL(r[i].floor_max_ns),
+			       r[i].floor_ratio_p50, r[i].floor_ratio_p99);
 		else if (r[i].workload == WL_IDLE)
 			printf(",\n     \"cpu_ms_per_s\": %.4f", r[i].cpu_ms_per_s);
 		else
@@ -277,6 +425,15 @@ static void print_json(const struct bench_opts *o, const struct config_result *r
 			       "\"ops_per_s_max\": %.0f, \"ns_per_op\": %.2f",
 			       r[i].ops_per_s, r[i].ops_per_s_min, r[i].ops_per_s_max,
 			       r[i].ns_per_op);
+		if (is_dispatch(r[i].workload))
+			printf(", \"txns_per_s\": %.0f, \"ns_per_txn\": %.2f, "
+			       "\"stream_ops_per_s\": %.0f, \"stream_ops_per_s_min\": %.0f, "
+			       "\"stream_ops_per_s_max\": %.0f, \"stream_txns_per_s\": %.0f",
+			       r[i].ops_per_s / r[i].group, r[i].ns_per_op * r[i].group,
+			       r[i].stream_ops_per_s, r[i].stream_ops_per_s_min,
+			       r[i].stream_ops_per_s_max, r[i].stream_ops_per_s / r[i].group);
+		if (is_dispatch(r[i].workload))
+			printf(", \"compl_ops_per_s\": %.0f", r[i].compl_ops_per_s);
 		if (r[i].workload == WL_GROWTH || r[i].workload == WL_SOAK)
 			printf(", \"txns_inflight\": %llu", ULL(r[i].txns_inflight));
 		if (r[i].mem_bytes_per_txn > 0)
@@ -293,11 +450,17 @@ static void print_json(const struct bench_opts *o, const struct config_result *r
 				       ULL(r[i].series[k].rss_kib));
 			printf("]");
 		}
-		if (r[i].has_ratio)
+		if (r[i].has_ratio) {
 			printf(", \"peer\": \"%s\", \"ratio_jobtxn_over_peer\": %.4f, "
-			       "\"ratio_of\": \"%s\"",
+			       "\"ratio_of\": \"%s\",\n     \"ratio_min\": %.4f, \"ratio_max\": "
+			       "%.4f, \"ratio_per_run\": [",
 			       r[i].peer, r[i].ratio,
-			       r[i].workload == WL_LATENCY ? "lat_p50_ns" : "ops_per_s");
+			       r[i].workload == WL_LATENCY ? "lat_p50_ns" : "ops_per_s",
+			       r[i].ratio_min, r[i].ratio_max);
+			for (unsigned k = 0; k < r[i].runs; k++)
+				printf("%s%.4f", k ? ", " : "", r[i].run_ratios[k]);
+			printf("]");
+		}
 		if (r[i].has_stats)
 			print_json_stats(&r[i].stats);
 		printf("}");
@@ -312,15 +475,18 @@ static void print_csv(FILE *f, const struct bench_opts *o, const struct config_r
 	fprintf(f,
 	        "# jt-bench jobtxn %d.%d.%d commit %s; %ld CPUs online, %d usable; mode %s, runs "
 	        "%u, seconds_per_run %g, threads %u, max_threads %u, inflight_jobs %u, "
-	        "soak_seconds %g\n",
+	        "soak_seconds %g, pin %s\n",
 	        JOBTXN_VERSION_MAJOR, JOBTXN_VERSION_MINOR, JOBTXN_VERSION_PATCH,
 	        JT_BENCH_GIT_COMMIT, cpus_online(), cpus_usable(), mode_name(o), o->runs,
-	        o->seconds, o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds);
+	        o->seconds, o->threads, o->max_threads, o->inflight_jobs, o->soak_seconds,
+	        o->pin ? "on" : "off");
 	fprintf(f, "workload,impl,group_jobs,threads,runs,errors,txns_verified,ops_per_s,"
 	           "ops_per_s_min,ops_per_s_max,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,"
 	           "lat_max_ns,peer,ratio_jobtxn_over_peer,cpu_ms_per_s,txns_inflight,"
 	           "mem_bytes_per_txn,mem_bytes_per_member,rss_max_kib,stats_txns_retired,"
-	           "stats_retire_latency_p50_ns,stats_retire_latency_p99_ns\n");
+	           "stats_retire_latency_p50_ns,stats_retire_latency_p99_ns,ratio_min,ratio_max,"
+	           "floor_lat_p50_ns,floor_lat_p99_ns,lat_p50_over_floor,lat_p99_over_floor,"
+	           "stream_ops_per_s,compl_ops_per_s\n");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s,%s,%u,%u,%u,%u,%llu,", bench_workload_name(r[i].workload), r[i].impl,
 		        r[i].group, r[i].threads, r[i].runs, r[i].errors, ULL(r[i].txns));
@@ -355,11 +521,24 @@ static void print_csv(FILE *f, const struct bench_opts *o, const struct config_r
 		else
 			fprintf(f, ",");
 		if (r[i].has_stats)
-			fprintf(f, "%llu,%llu,%llu\n", ULL(r[i].stats.txns_retired),
+			fprintf(f, "%llu,%llu,%llu,", ULL(r[i].stats.txns_retired),
 			        ULL(r[i].stats.retire_latency_p50_ns),
 			        ULL(r[i].stats.retire_latency_p99_ns));
 		else
-			fprintf(f, ",,\n");
+			fprintf(f, ",,,");
+		if (r[i].has_ratio)
+			fprintf(f, "%.4f,%.4f,", r[i].ratio_min, r[i].ratio_max);
+		else
+			fprintf(f, ",,");
+		if (r[i].workload == WL_LATENCY)
+			fprintf(f, "%llu,%llu,%.4f,%.4f,", ULL(r[i].floor_p50_ns),
+			        ULL(r[i].floor_p99_ns), r[i].floor_ratio_p50, r[i].floor_ratio_p99);
+		else
+			fprintf(f, ",,,,");
+		if (is_dispatch(r[i].workload))
+			fprintf(f, "%.0f,%.0f\n", r[i].stream_ops_per_s, r[i].compl_ops_per_s);
+		else
+			fprintf(f, ",\n");
 	}
 }
 

@@ -2,12 +2,17 @@
 # The full measurement set behind the README's performance section; run it
 # on a quiet machine. Release build in build-report/, then into OUT_DIR
 # (default bench/results):
-#   jt-bench.txt / .csv  jt-bench, default mode: every workload, 5 alternating
-#                        runs of 1 s per configuration and implementation,
-#                        medians (extra arguments go to jt-bench)
+#   jt-bench.txt / .csv  jt-bench, default mode: every workload (dispatch and
+#                        dispatch-poll, latency with its futex floor, the
+#                        per-run ratios, issue 10's targets included), 5
+#                        alternating runs of 1 s per configuration and
+#                        implementation, medians (extra arguments go to
+#                        jt-bench)
 #   throughput.png       bench/plot.gp over the CSV
-#   callgrind.txt        instructions per job lifecycle, G = 1 and 64
-#                        (bench/callgrind.sh)
+#   callgrind.txt        instructions per job lifecycle, G = 1 and 64, and
+#                        the per-call table next to commit $CALLGRIND_OLD
+#                        (default 6906b95, main before issue 10's work;
+#                        bench/callgrind.sh)
 #   strace-fanin.txt     strace -f -c of jobtxn's fanin workload alone: every
 #                        system call of the process (builder, completers,
 #                        dispatcher), with calls per completed job
@@ -33,7 +38,7 @@ echo "== plot" >&2
 gnuplot -e "csv='$out/jt-bench.csv'; png='$out/throughput.png'" bench/plot.gp
 
 echo "== callgrind" >&2
-bench/callgrind.sh "$build" 1 64 | tee "$out/callgrind.txt"
+bench/callgrind.sh --old "${CALLGRIND_OLD:-6906b95}" "$build" 1 64 | tee "$out/callgrind.txt"
 
 echo "== strace -c, fanin, jobtxn only" >&2
 strace -f -c -o "$out/strace-fanin.txt" "$build/bench/jt-bench" --workload fanin --no-peers \
