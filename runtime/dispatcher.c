@@ -83,9 +83,30 @@ static bool thread_has_work(void *arg)
 	return !jt_mpsc_empty(&d->queue) || jt_load_seq_cst(&d->stop);
 }
 
+/*
+ * After a short chain the dispatcher waits a little before it splices
+ * again: the wait doubles after each chain shorter than BACKOFF_BATCH (up
+ * to BACKOFF_MAX pauses, 1.4 us on the development VM) and halves after one
+ * of twice that. Splicing at once takes the queue's tail line (and the
+ * last txn's) from the completers for a chain of one or two txns, and their
+ * next push takes it back: a completer and a dispatcher on two CPUs then
+ * move the lines for every txn (jt-bench dispatch, streaming: 4.7-4.9 M
+ * txns/s without the wait, 11.6-12.2 M with it, in alternating runs; the
+ * full-queue rate and the latency after idle are the same).
+ */
+#define BACKOFF_BATCH 32
+#define BACKOFF_MAX   128
+
+static void backoff_pause(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		jt_cpu_relax();
+}
+
 static void *dispatcher_main(void *arg)
 {
 	struct jt_dispatcher *d = arg;
+	unsigned backoff = 0;
 
 	jt_current_dispatcher = d;
 	for (;;) {
@@ -94,13 +115,20 @@ static void *dispatcher_main(void *arg)
 		if (jt_mpsc_splice(&d->queue, &first, &last)) {
 			/* No budget: the whole chain and the backlog it made
 			 * ready run, so nothing is left for backlog_ready. */
-			d->hooks.run(d->hooks.ctx, first, last, 0, &rest);
+			unsigned ran = d->hooks.run(d->hooks.ctx, first, last, 0, &rest);
+
+			if (ran >= 2 * BACKOFF_BATCH)
+				backoff /= 2;
+			else if (ran < BACKOFF_BATCH && backoff < BACKOFF_MAX)
+				backoff = backoff * 2 + 1;
+			backoff_pause(backoff);
 			continue;
 		}
 		if (jt_load_seq_cst(&d->stop))
 			break;
 		if (jt_spin_for(d->spin_ns, d->spin_ns, thread_has_work, d))
 			continue;
+		backoff = 0;
 		jt_park(&d->wake, thread_has_work, d);
 	}
 	jt_current_dispatcher = NULL;
