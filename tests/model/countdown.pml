@@ -2,8 +2,8 @@
  * countdown.pml - the countdown, the seal, the failure bit and the transfer
  * of a unit of pending to the cancel request (one txn, N members).
  *
- * Models the protocol of /work/notes/PROTOCOL-NEXT.md section 1 (issue 10:
- * FAILING lives in `pending`, the seal is one CAS), step by step:
+ * Models the countdown as issue 10 reworks it (README.md, "Issue 10"):
+ * TXN_FAILING is bit 63 of `pending`, the seal is one CAS. Step by step:
  *
  *   builder()      jt_txn_begin (txn/txn.c): P = HOLD, armed = 0
  *                  jt_job_arm (txn/job.c): state IDLE -> ARMED, armed += 1,
@@ -173,7 +173,7 @@ proctype completer(byte i)
 	fi;
 	if
 	:: first && grouped ->
-		/* the CAS loop on P (PROTOCOL-NEXT.md 1, first failure) */
+		/* the CAS loop on P (a grouped txn's first failure) */
 		atomic {
 			assert(cnt > 0);
 			if

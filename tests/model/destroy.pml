@@ -2,7 +2,7 @@
  * destroy.pml - jt_runtime_destroy against a completer that is still
  * returning from the hand-off: destroy frees nothing a completer touches.
  *
- * Models today's code, with the countdown of PROTOCOL-NEXT.md section 1:
+ * Models today's code, with issue 10's countdown (countdown.pml):
  *
  *   completer(i)  jt_job_complete (txn/job.c): job_claim, job_finish,
  *                   txn_record_failure / txn_put (the countdown; one txn,
@@ -53,7 +53,7 @@
 
 bool poll_mode;
 
-/* the txn (PROTOCOL-NEXT.md 1) */
+/* the txn (issue 10's countdown, as in countdown.pml) */
 byte cnt = HOLD;
 bool F = false;
 bool failed = false; /* status != 0 */

@@ -3,9 +3,9 @@
  * free: a walker never mixes two incarnations of a txn object and never
  * reads freed memory.
  *
- * Models the protocol of /work/notes/PROTOCOL-NEXT.md section 2 (issue
- * 10: a LIVE bit in `flags`, a `walkers` count; no id exchange per
- * retirement, no confirmation by the walker):
+ * Models the walker as issue 10 reworks it (README.md, "Issue 10"): a
+ * LIVE bit in `flags` and a `walkers` count; no id exchange per
+ * retirement, no confirmation by the walker:
  *
  *   builder()     jt_txn_begin (txn/txn.c): txn_cache_take (txn/txn_cache.c),
  *                   the fields (relaxed stores), then flags = LIVE (release)
