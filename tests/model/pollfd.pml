@@ -28,6 +28,9 @@
  * Checked:
  *   - no deadlock: every item runs (the event loop's sleep is not an end
  *     state while items are outstanding: an invalid end state otherwise);
+ *   - no busy loop: a poll that finds nothing to do and the word CLEAR
+ *     never finds the fd readable (it would not drain it, and the event
+ *     loop would spin until the next post);
  *   - LTL (./pan -a -f, weak fairness): pending work is eventually run.
  *
  * Injected bugs (the check must then fail):
@@ -99,7 +102,9 @@ inline clear_poll_signal()
 {
 	if
 	:: wake == CLEAR -> /* relaxed load */
-		skip
+		/* nothing to do and the word CLEAR: the fd must not stay
+		 * readable, or the event loop would spin until the next post */
+		assert(efd == 0 || has_work)
 	:: else ->
 #if INJECT_BUG == 3
 		wake = CLEAR; /* seq_cst store */
