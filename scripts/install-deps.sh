@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev systemtap-sdt-dev
-	groff-base clang libclang-rt-14-dev gnuplot-nox valgrind strace)
+	groff-base clang libclang-rt-14-dev gnuplot-nox valgrind strace spin)
 
 missing=()
 for p in "${packages[@]}"; do

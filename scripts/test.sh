@@ -5,7 +5,8 @@
 # detection, stress), and thread sanitizer (stress executables; Criterion
 # cannot start under TSan, Snaipe/Criterion#274; plus the known-race check),
 # then the libFuzzer target (clang, bounded run: JOBTXN_FUZZ_SECONDS, default
-# 60).
+# 60). First, the SPIN models of the protocol (tests/model, about a minute):
+# each exhaustively, and each injected bug must give a counterexample.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -20,8 +21,12 @@ flavour() {
 	echo "== $dir: $*"
 	cmake -S . -B "$dir" -DJOBTXN_BUILD_TESTS=ON -DJOBTXN_BUILD_EXAMPLES=ON "$@" >/dev/null
 	cmake --build "$dir" -j"$jobs" >/dev/null
-	ctest --test-dir "$dir" --output-on-failure -j"$jobs"
+	# The models run once, on their own, with their table in the log.
+	ctest --test-dir "$dir" --output-on-failure -j"$jobs" -LE '^model$'
 }
+
+echo "== models: SPIN (tests/model/README.md)"
+tests/model/check_models.sh
 
 flavour build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJOBTXN_SANITIZE= -DJOBTXN_BUILD_BENCH=ON
 flavour build-asan -DCMAKE_BUILD_TYPE=Debug -DJOBTXN_SANITIZE=address,undefined -DJOBTXN_BUILD_BENCH=OFF

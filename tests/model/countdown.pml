@@ -1,0 +1,395 @@
+/*
+ * countdown.pml - the countdown, the seal, the failure bit and the transfer
+ * of a unit of pending to the cancel request (one txn, N members).
+ *
+ * Models the countdown as issue 10 reworks it (README.md, "Issue 10"):
+ * TXN_FAILING is bit 63 of `pending`, the seal is one CAS. Step by step:
+ *
+ *   builder()      jt_txn_begin (txn/txn.c): P = HOLD, armed = 0
+ *                  jt_job_arm (txn/job.c): state IDLE -> ARMED, armed += 1,
+ *                    then the user hands the job to a completer (run)
+ *                  txn_setup_pass (txn/setup_pass.c): prepares in order; a
+ *                    prepare may arm its job, the first failure stops the
+ *                    pass: txn_record_failure(from_prepare): status CAS,
+ *                    then CAS P |= F
+ *                  txn_seal (txn/txn.c): one CAS on P; transfer the hold
+ *                    to the cancel request when F is set
+ *   completer(i)   jt_job_complete -> job_claim (CAS ARMED -> COMPLETED),
+ *                  job_finish (j->ret = ret), txn_record_failure (status
+ *                  CAS, then the CAS loop on P for a grouped txn's first
+ *                  failure), txn_put (fetch_sub), txn_hand_off (the post)
+ *   dispatcher()   jt_dispatcher_post/run_some (runtime/dispatcher.c) as a
+ *                  queue of this one txn's work item; txn_dispatch,
+ *                  deliver_cancels, txn_retire (txn/retire.c)
+ *
+ * P is one word: count(P) is `cnt`, TXN_FAILING (bit 63) is `F`; every CAS
+ * loop on P is one atomic step (a failed CAS only retries). TXN_HOLD is
+ * scaled down to HOLD = 8 > 2 * N, so "unsealed" = count > HOLD / 2 holds
+ * exactly as with 2^62. The interleaving is sequentially consistent: the
+ * memory orders on the real code are ThreadSanitizer's job (README.md).
+ *
+ * Every configuration is explored in one run: grouped or not; each member
+ * not armed, armed before commit, or armed in its prepare; no prepare
+ * failure or the prepare of member k fails (after arming, if it arms);
+ * each completion succeeds, fails (-EIO) or is cancelled (-ECANCELED).
+ *
+ * Checked (assertions, and the LTL claims at the end):
+ *   - every member's done runs exactly once, after every armed job
+ *     completed, never before the seal; done gets the job's own ret;
+ *   - the status is the first failure, -ECANCELED replaced by the first
+ *     later failure that is not -ECANCELED;
+ *   - a cancel runs only after the seal, never after its member's done,
+ *     at most once per job, for every job still armed at delivery; a
+ *     failing txn delivers its cancels before it retires;
+ *   - the txn's work item is queued at most once at a time, and a "ready"
+ *     post finds the count at 0 with no cancel request outstanding;
+ *   - pending never underflows; the txn always retires (no invalid end
+ *     state: the dispatcher's wait is not an end state; LTL `retires`).
+ *
+ * Injected bugs (the check must then fail):
+ *   -DINJECT_BUG=1  a grouped txn's first failure after the seal sets F
+ *                   and drops its own unit instead of transferring it
+ *   -DINJECT_BUG=2  the seal, finding F set, drops the whole hold instead
+ *                   of keeping one unit for the cancel request
+ */
+
+#ifndef N
+#define N 3 /* members (and completers): -DN=2 for the LTL runs */
+#endif
+#define HOLD 8 /* TXN_HOLD, scaled: > 2 * N */
+
+/* ret values: 0 or one of these (any non-zero is a failure) */
+#define EOK       0
+#define EIO       1
+#define ECANCELED 2
+#define EPREP     3 /* the failing prepare's error */
+#define NOTSET    7 /* ghost: armed, its ret not yet written */
+
+/* jt_job.state */
+#define IDLE      0
+#define ARMED     1
+#define COMPLETED 2
+
+/* how the builder arms member i */
+#define ARM_NONE    0
+#define ARM_BEFORE  1 /* jt_job_arm before jt_txn_commit */
+#define ARM_PREPARE 2 /* jt_job_arm inside the member's prepare */
+
+/* the txn: P, status, flags */
+byte cnt = HOLD;
+bool F = false;
+byte status = EOK;
+bool grouped;
+byte armed = 0; /* builder-private: jobs armed so far */
+
+/* members */
+byte state[N];
+byte ret[N]; /* j->ret: 0 at jt_txn_add, NOTSET (a ghost) once armed */
+
+/* dispatcher: the txn's work item and the cancel request */
+byte queued = 0; /* the work item is in the queue */
+bool delivered = false; /* t->cancel_delivered */
+
+/* ghosts */
+bool sealed = false;
+bool retired = false;
+bool prep_failed = false;
+byte first_real = EOK; /* first failure that is not -ECANCELED */
+bool any_failure = false;
+byte cancels[N];
+byte done[N];
+
+/* jt_dispatcher_post: push the work item. The poster never touches the txn
+ * after this step (txn.c, point 3). */
+inline post()
+{
+	atomic {
+		assert(queued == 0); /* queued at most once at a time */
+		queued++
+	}
+}
+
+/* The status rule (txn_record_failure's CAS loop; one atomic step). */
+inline record_status(r, first)
+{
+	atomic {
+		any_failure = true;
+		if
+		:: status == EOK || (status == ECANCELED && r != ECANCELED) ->
+			first = (status == EOK);
+			status = r
+		:: else ->
+			skip
+		fi;
+		if
+		:: r != ECANCELED && first_real == EOK ->
+			first_real = r
+		:: else ->
+			skip
+		fi
+	}
+}
+
+/* txn_put: old = fetch_sub(P, 1); the last unit posts "ready". */
+inline drop_unit(last)
+{
+	atomic {
+		assert(cnt > 0); /* no underflow */
+		cnt--;
+		last = (cnt == 0);
+		/* a ready post needs the cancel unit dropped first */
+		assert(!last || !F || delivered)
+	}
+}
+
+proctype completer(byte i)
+{
+	byte r;
+	bool first = false;
+	bool last = false;
+	bool cancel_post = false;
+
+	/* the completion value: the work's own result, or its reaction to
+	 * jt_job_cancelled / the cancel callback */
+	if
+	:: r = EOK
+	:: r = EIO
+	:: r = ECANCELED
+	fi;
+	/* job_claim: CAS ARMED -> COMPLETED (one completer per job here: a
+	 * second completion loses this CAS and touches nothing else), and
+	 * job_finish's j->ret = ret, in the same step: nobody reads ret before
+	 * this thread's drop of its unit */
+	atomic {
+		assert(state[i] == ARMED);
+		state[i] = COMPLETED;
+		ret[i] = r
+	}
+	if
+	:: r != EOK ->
+		record_status(r, first)
+	:: else ->
+		skip
+	fi;
+	if
+	:: first && grouped ->
+		/* the CAS loop on P (a grouped txn's first failure) */
+		atomic {
+			assert(cnt > 0);
+			if
+			:: F ->
+				/* already failing: a plain drop */
+				cnt--;
+				last = (cnt == 0);
+				assert(!last || delivered)
+			:: !F && cnt > HOLD / 2 ->
+				/* unsealed: set F and drop our unit; the seal
+				 * will post the cancel request */
+				F = true;
+				cnt--
+			:: !F && cnt <= HOLD / 2 ->
+				/* sealed: set F, keep our unit for the cancel
+				 * request and post it */
+				F = true;
+#if INJECT_BUG == 1
+				cnt--;
+#endif
+				cancel_post = true
+			fi
+		}
+	:: else ->
+		drop_unit(last)
+	fi;
+	if
+	:: last || cancel_post ->
+		post()
+	:: else ->
+		skip
+	fi
+}
+
+active proctype builder()
+{
+	byte i;
+	byte mode[N];
+	byte fail_at; /* N: no prepare fails */
+	byte first = false;
+	bool last = false;
+	bool cancel_post = false;
+
+	/* the configuration, in one step; jt_txn_begin: P = HOLD (the
+	 * initialiser), armed = 0, the flags */
+	atomic {
+		if
+		:: grouped = true
+		:: grouped = false
+		fi;
+		for (i : 0 .. N - 1) {
+			if
+			:: mode[i] = ARM_NONE
+			:: mode[i] = ARM_BEFORE
+			:: mode[i] = ARM_PREPARE
+			fi
+		}
+		if
+		:: fail_at = N
+		:: fail_at = 0
+		:: fail_at = 1
+		:: fail_at = N - 1
+		fi
+	}
+	/* jt_job_arm before commit, handing each job to its completer */
+	for (i : 0 .. N - 1) {
+		if
+		:: mode[i] == ARM_BEFORE ->
+			atomic {
+				state[i] = ARMED;
+				ret[i] = NOTSET;
+				armed++;
+				run completer(i)
+			}
+		:: else ->
+			skip
+		fi
+	}
+	/* jt_txn_commit -> txn_setup_pass: prepare in registration order */
+	i = 0;
+	do
+	:: i < N ->
+		if
+		:: mode[i] == ARM_PREPARE ->
+			atomic {
+				state[i] = ARMED;
+				ret[i] = NOTSET;
+				armed++;
+				run completer(i)
+			}
+		:: else ->
+			skip
+		fi;
+		if
+		:: i == fail_at ->
+			/* txn_record_failure(t, err, true): the status, then
+			 * CAS P |= F (no unit to drop) */
+			record_status(EPREP, first);
+			atomic {
+				prep_failed = true;
+				F = true
+			}
+			break
+		:: else ->
+			i++
+		fi
+	:: else ->
+		break
+	od;
+	/* commit or abort, clean: no effect on the protocol */
+	/* txn_seal: one CAS on P */
+	atomic {
+		assert(cnt > HOLD / 2); /* unsealed until now */
+		sealed = true;
+		if
+		:: F ->
+#if INJECT_BUG == 2
+			cnt = cnt - (HOLD - armed);
+#else
+			/* the hold becomes the cancel request's unit */
+			cnt = cnt - (HOLD - armed - 1);
+#endif
+			cancel_post = true
+		:: else ->
+			cnt = cnt - (HOLD - armed);
+			last = (cnt == 0)
+		fi
+	}
+	if
+	:: last || cancel_post ->
+		post()
+	:: else ->
+		skip
+	fi
+}
+
+/* txn_retire: every done in registration order (then the txn's done and
+ * every destroy, which add nothing to the protocol). */
+inline retire()
+{
+	atomic {
+		assert(sealed);
+		assert(queued == 0);
+		assert(!F || delivered); /* a failing txn's cancels ran first */
+		for (i : 0 .. N - 1) {
+			/* every armed job completed, its ret written */
+			assert(state[i] != ARMED);
+			assert(ret[i] != NOTSET);
+			assert(cancels[i] <= 1);
+			done[i]++;
+			assert(done[i] == 1)
+		}
+		/* the status rule */
+		if
+		:: first_real != EOK ->
+			assert(status == first_real)
+		:: first_real == EOK && any_failure ->
+			assert(status == ECANCELED)
+		:: else ->
+			assert(status == EOK)
+		fi;
+		retired = true
+	}
+}
+
+active proctype dispatcher()
+{
+	byte i;
+	bool last;
+
+	do
+	:: atomic {
+		queued > 0 ->
+		/* run_some: the link is read before the item runs; from here
+		 * the item may be posted again */
+		queued--
+	}
+		/* txn_dispatch: F (acquire load) and not yet delivered */
+		if
+		:: F && !delivered ->
+			delivered = true;
+			/* deliver_cancels: each job's state, one load each */
+			for (i : 0 .. N - 1) {
+				atomic {
+					if
+					:: state[i] == ARMED ->
+						assert(sealed);
+						assert(done[i] == 0);
+						cancels[i]++;
+						assert(cancels[i] == 1)
+					:: else ->
+						skip
+					fi
+				}
+			}
+			/* drop the unit the cancel request carried */
+			atomic {
+				assert(cnt > 0);
+				cnt--;
+				last = (cnt == 0)
+			}
+			if
+			:: last ->
+				retire();
+				break
+			:: else ->
+				skip /* a later completer posts it "ready" */
+			fi
+		:: else ->
+			retire();
+			break
+		fi
+	od
+}
+
+/* Every run retires the txn (with weak fairness: ./pan -a -f -N retires). */
+ltl retires { <> retired }
+/* A failing txn always gets its cancels delivered. */
+ltl cancels_delivered { [] (F -> <> delivered) }
