@@ -39,9 +39,10 @@
 #define jt_cas_weak_relaxed(p, expected, desired)                                                  \
 	atomic_compare_exchange_weak_explicit((p), (expected), (desired), memory_order_relaxed,    \
 	                                      memory_order_relaxed)
+/* acq_rel on success, acquire on failure (the value read is acted on). */
 #define jt_cas_weak_acq_rel(p, expected, desired)                                                  \
 	atomic_compare_exchange_weak_explicit((p), (expected), (desired), memory_order_acq_rel,    \
-	                                      memory_order_relaxed)
+	                                      memory_order_acquire)
 #define jt_cas_weak_release(p, expected, desired)                                                  \
 	atomic_compare_exchange_weak_explicit((p), (expected), (desired), memory_order_release,    \
 	                                      memory_order_relaxed)

@@ -131,10 +131,15 @@ bool txn_record_failure(jt_txn *t, int ret, bool unit)
 	 * only a grouped txn, and only the first one. */
 	if (unit && !(first && (jt_load_relaxed(&t->flags) & TXN_GROUPED)))
 		return false;
-	old = jt_load_relaxed(&t->pending);
+	/* acquire (and the CAS's on failure): a word the dispatcher's
+	 * clearing RMW wrote comes with the TXN_FAILING it stored before. */
+	old = jt_load_acquire(&t->pending);
 	do {
-		if (old & TXN_FAILING_BIT)
-			return false; /* a failed prepare and a job raced: one won */
+		/* Already failing: a failed prepare and a job's first failure
+		 * raced and the other one set the bit, or its request was even
+		 * delivered already (the bit cleared, the flag set). */
+		if ((old & TXN_FAILING_BIT) || (jt_load_relaxed(&t->flags) & TXN_FAILING))
+			return false;
 		sealed = pending_sealed(old);
 		new = (old | TXN_FAILING_BIT) - (unit ? 1 : 0);
 		/* acq_rel: one of this CAS and the seal's fetch_sub reads the

@@ -47,9 +47,10 @@ depth=-m1000000
 checks=(
 	"countdown|safety N=3||${safety[*]}|$depth|pass|assertions, end states"
 	"countdown|ltl retires N=2|-DN=2|${fair[*]}|-a -f -N retires $depth|pass|<> retired"
-	"countdown|ltl cancels_delivered N=2|-DN=2|${fair[*]}|-a -f -N cancels_delivered $depth|pass|[] (F -> <> delivered)"
-	"countdown|bug 1|-DINJECT_BUG=1|${safety[*]}|$depth|fail|first failure after the seal drops its unit"
-	"countdown|bug 2|-DINJECT_BUG=2|${safety[*]}|$depth|fail|seal drops the whole hold when failing"
+	"countdown|ltl cancels_delivered N=2|-DN=2|${fair[*]}|-a -f -N cancels_delivered $depth|pass|[] (failing -> <> delivered)"
+	"countdown|bug 1|-DINJECT_BUG=1|${safety[*]}|$depth|fail|the last-unit test ignores the failing bit"
+	"countdown|bug 2|-DINJECT_BUG=2|${safety[*]}|$depth|fail|the seal ignores a failure that came first"
+	"countdown|bug 3|-DINJECT_BUG=3|${safety[*]}|$depth|fail|no TXN_FAILING before the bit is cleared"
 	"parking|safety||${safety[*]}|$depth|pass|assertions, end states"
 	"parking|ltl no_lost_wakeup||${fair[*]}|-a -f -N no_lost_wakeup $depth|pass|[] (qlen > 0 -> <> qlen == 0)"
 	"parking|ltl stops||${fair[*]}|-a -f -N stops $depth|pass|<> exited"

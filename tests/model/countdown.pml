@@ -1,32 +1,41 @@
 /*
- * countdown.pml - the countdown, the seal, the failure bit and the transfer
- * of a unit of pending to the cancel request (one txn, N members).
+ * countdown.pml - the countdown, the seal, and the failing bit that stands
+ * for the unit of the cancel request (one txn, N members).
  *
- * Models the countdown as issue 10 reworks it (README.md, "Issue 10"):
- * TXN_FAILING is bit 63 of `pending`, the seal is one CAS. Step by step:
+ * Models the countdown as the code has it (txn/txn.c, points 1-5): bit 63
+ * of `pending` is the failing bit, and while it is set it is the cancel
+ * request's unit; the seal is one fetch_sub. Step by step:
  *
  *   builder()      jt_txn_begin (txn/txn.c): P = HOLD, armed = 0
- *                  jt_job_arm (txn/job.c): state IDLE -> ARMED, armed += 1,
- *                    then the user hands the job to a completer (run)
+ *                  jt_job_arm (txn/job.c, job_arm_as): state IDLE ->
+ *                    ARMED, armed += 1, then the user hands the job to a
+ *                    completer (run)
  *                  txn_setup_pass (txn/setup_pass.c): prepares in order; a
  *                    prepare may arm its job, the first failure stops the
- *                    pass: txn_record_failure(from_prepare): status CAS,
- *                    then CAS P |= F
- *                  txn_seal (txn/txn.c): one CAS on P; transfer the hold
- *                    to the cancel request when F is set
- *   completer(i)   jt_job_complete -> job_claim (CAS ARMED -> COMPLETED),
- *                  job_finish (j->ret = ret), txn_record_failure (status
- *                  CAS, then the CAS loop on P for a grouped txn's first
- *                  failure), txn_put (fetch_sub), txn_hand_off (the post)
- *   dispatcher()   jt_dispatcher_post/run_some (runtime/dispatcher.c) as a
- *                  queue of this one txn's work item; txn_dispatch,
- *                  deliver_cancels, txn_retire (txn/retire.c)
+ *                    pass: txn_record_failure(t, err, false): status CAS,
+ *                    then CAS P |= F (no unit)
+ *                  txn_seal (txn/txn.c): fetch_sub(P, HOLD - armed); the
+ *                    old value's F says a failure came first: post the
+ *                    cancel request; else a count of 0 posts "ready"
+ *   completer(i)   jt_job_complete -> job_complete_as (CAS ARMED ->
+ *                  COMPLETED), job_finish; a failure: job_finish_failed
+ *                  (j->ret = ret), txn_record_failure (status CAS, then for
+ *                  a grouped txn's first failure one CAS on P that sets F
+ *                  and drops the job's unit; if the count was already
+ *                  sealed it posts the cancel request); txn_put
+ *                  (fetch_sub(P, 1) == 1: the word 0 means the last unit)
+ *   dispatcher()   jt_dispatcher_post / txn_run_chain as a queue of this
+ *                  one txn's work item; txn_dispatch: F set means a cancel
+ *                  request: deliver_cancel_request (deliver_cancels, then
+ *                  TXN_FAILING in flags, then fetch_sub(P, F): 0 left means
+ *                  ready now); txn_retire
  *
- * P is one word: count(P) is `cnt`, TXN_FAILING (bit 63) is `F`; every CAS
- * loop on P is one atomic step (a failed CAS only retries). TXN_HOLD is
- * scaled down to HOLD = 8 > 2 * N, so "unsealed" = count > HOLD / 2 holds
- * exactly as with 2^62. The interleaving is sequentially consistent: the
- * memory orders on the real code are ThreadSanitizer's job (README.md).
+ * P is one word: count(P) is `cnt`, the failing bit is `F`, and the word
+ * is 0 only when both are; every CAS loop on P is one atomic step (a
+ * failed CAS only retries). TXN_HOLD is scaled down to HOLD = 8 > 2 * N, so
+ * "unsealed" = count > HOLD / 2 holds exactly as with 2^62. The
+ * interleaving is sequentially consistent: the memory orders on the real
+ * code are ThreadSanitizer's job (README.md).
  *
  * Every configuration is explored in one run: grouped or not; each member
  * not armed, armed before commit, or armed in its prepare; no prepare
@@ -42,15 +51,21 @@
  *     at most once per job, for every job still armed at delivery; a
  *     failing txn delivers its cancels before it retires;
  *   - the txn's work item is queued at most once at a time, and a "ready"
- *     post finds the count at 0 with no cancel request outstanding;
+ *     post finds the word at 0: no cancel request outstanding;
  *   - pending never underflows; the txn always retires (no invalid end
  *     state: the dispatcher's wait is not an end state; LTL `retires`).
  *
  * Injected bugs (the check must then fail):
- *   -DINJECT_BUG=1  a grouped txn's first failure after the seal sets F
- *                   and drops its own unit instead of transferring it
- *   -DINJECT_BUG=2  the seal, finding F set, drops the whole hold instead
- *                   of keeping one unit for the cancel request
+ *   -DINJECT_BUG=1  a drop tests the count alone for "the last unit",
+ *                   forgetting that the failing bit is the cancel
+ *                   request's unit (a ready post beside the request)
+ *   -DINJECT_BUG=2  the seal ignores a failure that came first: it posts
+ *                   no cancel request (the txn is never retired)
+ *   -DINJECT_BUG=3  the dispatcher clears the bit without setting
+ *                   TXN_FAILING first: a job's first failure that raced a
+ *                   failed prepare sets the bit again and posts a second
+ *                   cancel request (found by this model in the first
+ *                   version of the code)
  */
 
 #ifndef N
@@ -88,9 +103,12 @@ byte ret[N]; /* j->ret: 0 at jt_txn_add, NOTSET (a ghost) once armed */
 
 /* dispatcher: the txn's work item and the cancel request */
 byte queued = 0; /* the work item is in the queue */
-bool delivered = false; /* t->cancel_delivered */
+bool flag_failing = false; /* TXN_FAILING in flags, from delivery on */
 
 /* ghosts */
+bool failing = false; /* F was set at some point */
+bool delivered = false; /* the cancel request ran */
+
 bool sealed = false;
 bool retired = false;
 bool prep_failed = false;
@@ -130,15 +148,20 @@ inline record_status(r, first)
 	}
 }
 
-/* txn_put: old = fetch_sub(P, 1); the last unit posts "ready". */
+/* txn_put: fetch_sub(P, 1) == 1, i.e. the word is 0 after it: the last
+ * unit posts "ready". */
 inline drop_unit(last)
 {
 	atomic {
 		assert(cnt > 0); /* no underflow */
 		cnt--;
+#if INJECT_BUG == 1
 		last = (cnt == 0);
-		/* a ready post needs the cancel unit dropped first */
-		assert(!last || !F || delivered)
+#else
+		last = (cnt == 0 && !F);
+#endif
+		/* a ready post needs the cancel request gone first */
+		assert(!last || !F)
 	}
 }
 
@@ -178,23 +201,22 @@ proctype completer(byte i)
 			assert(cnt > 0);
 			if
 			:: F ->
-				/* already failing: a plain drop */
+				/* a failed prepare set it: a plain drop */
 				cnt--;
-				last = (cnt == 0);
-				assert(!last || delivered)
-			:: !F && cnt > HOLD / 2 ->
-				/* unsealed: set F and drop our unit; the seal
-				 * will post the cancel request */
+				last = false /* F is set: the word is not 0 */
+			:: !F && flag_failing ->
+				/* a failed prepare's request was delivered
+				 * already: a plain drop */
+				cnt--;
+				last = (cnt == 0)
+			:: !F && !flag_failing ->
+				/* set F and drop our unit in one CAS; the bit
+				 * is the cancel request's unit. Unsealed: the
+				 * seal posts the request; sealed: we do. */
+				cancel_post = cnt <= HOLD / 2;
 				F = true;
+				failing = true;
 				cnt--
-			:: !F && cnt <= HOLD / 2 ->
-				/* sealed: set F, keep our unit for the cancel
-				 * request and post it */
-				F = true;
-#if INJECT_BUG == 1
-				cnt--;
-#endif
-				cancel_post = true
 			fi
 		}
 	:: else ->
@@ -274,7 +296,13 @@ active proctype builder()
 			record_status(EPREP, first);
 			atomic {
 				prep_failed = true;
-				F = true
+				if
+				:: !F ->
+					F = true;
+					failing = true
+				:: else ->
+					skip /* a job's failure set it first */
+				fi
 			}
 			break
 		:: else ->
@@ -284,22 +312,22 @@ active proctype builder()
 		break
 	od;
 	/* commit or abort, clean: no effect on the protocol */
-	/* txn_seal: one CAS on P */
+	/* txn_seal: one fetch_sub on P; the old value's F decides */
 	atomic {
 		assert(cnt > HOLD / 2); /* unsealed until now */
 		sealed = true;
+		cnt = cnt - (HOLD - armed);
 		if
-		:: F ->
 #if INJECT_BUG == 2
-			cnt = cnt - (HOLD - armed);
+		:: true ->
+			last = (cnt == 0 && !F)
 #else
-			/* the hold becomes the cancel request's unit */
-			cnt = cnt - (HOLD - armed - 1);
-#endif
+		:: F ->
+			/* a failure came first: post its cancel request */
 			cancel_post = true
 		:: else ->
-			cnt = cnt - (HOLD - armed);
 			last = (cnt == 0)
+#endif
 		fi
 	}
 	if
@@ -317,7 +345,8 @@ inline retire()
 	atomic {
 		assert(sealed);
 		assert(queued == 0);
-		assert(!F || delivered); /* a failing txn's cancels ran first */
+		assert(!F); /* no cancel request outstanding */
+		assert(!failing || delivered); /* a failing txn's cancels ran first */
 		for (i : 0 .. N - 1) {
 			/* every armed job completed, its ret written */
 			assert(state[i] != ARMED);
@@ -351,9 +380,10 @@ active proctype dispatcher()
 		 * the item may be posted again */
 		queued--
 	}
-		/* txn_dispatch: F (acquire load) and not yet delivered */
+		/* txn_dispatch: F set: a cancel request */
 		if
-		:: F && !delivered ->
+		:: F ->
+			assert(!delivered); /* one request per txn */
 			delivered = true;
 			/* deliver_cancels: each job's state, one load each */
 			for (i : 0 .. N - 1) {
@@ -369,10 +399,13 @@ active proctype dispatcher()
 					fi
 				}
 			}
-			/* drop the unit the cancel request carried */
+			/* TXN_FAILING in flags, then fetch_sub(P, F): the
+			 * request's unit goes; 0 left: ready, ours */
+#if INJECT_BUG != 3
+			flag_failing = true;
+#endif
 			atomic {
-				assert(cnt > 0);
-				cnt--;
+				F = false;
 				last = (cnt == 0)
 			}
 			if
@@ -392,4 +425,4 @@ active proctype dispatcher()
 /* Every run retires the txn (with weak fairness: ./pan -a -f -N retires). */
 ltl retires { <> retired }
 /* A failing txn always gets its cancels delivered. */
-ltl cancels_delivered { [] (F -> <> delivered) }
+ltl cancels_delivered { [] (failing -> <> delivered) }

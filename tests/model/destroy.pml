@@ -2,7 +2,7 @@
  * destroy.pml - jt_runtime_destroy against a completer that is still
  * returning from the hand-off: destroy frees nothing a completer touches.
  *
- * Models today's code, with issue 10's countdown (countdown.pml):
+ * Models the code, with its countdown as countdown.pml has it:
  *
  *   completer(i)  jt_job_complete (txn/job.c): job_claim, job_finish,
  *                   txn_record_failure / txn_put (the countdown; one txn,
@@ -14,7 +14,7 @@
  *                   d->wake, or poll mode's signal_poller and its
  *                   eventfd_write on d->efd), jt_rcu_read_unlock
  *   builder()     jt_txn_begin, jt_job_arm x 2, jt_txn_commit (txn_seal:
- *                   committed += 1, the seal CAS, maybe a post), then
+ *                   committed += 1, the seal's fetch_sub, maybe a post), then
  *                   jt_runtime_destroy (txn/runtime_api.c): rt_wait until
  *                   all_retired (in poll mode it polls: retires on its own
  *                   thread), jt_rcu_synchronize, jt_dispatcher_stop (thread
@@ -22,7 +22,7 @@
  *                   txn_limbo_flush / txn_cache_fini (frees the txn), frees
  *                   the runtime
  *   dispatcher()  thread mode: dispatcher_main runs posted items
- *                   (txn_dispatch: cancel delivery, the cancel unit's drop,
+ *                   (txn_dispatch: cancel delivery, the failing bit's clear,
  *                   txn_retire: the callbacks, `retired` += 1, then limbo
  *                   and waiter bookkeeping on the runtime) until stopped
  *
@@ -53,7 +53,7 @@
 
 bool poll_mode;
 
-/* the txn (issue 10's countdown, as in countdown.pml) */
+/* the txn (the countdown, as in countdown.pml) */
 byte cnt = HOLD;
 bool F = false;
 bool failed = false; /* status != 0 */
@@ -167,15 +167,15 @@ proctype completer(byte i)
 		touch_txn();
 		assert(cnt > 0);
 		if
-		:: first && !F && cnt > HOLD / 2 ->
+		:: first && !F && !delivered ->
+			/* set the bit (the cancel request's unit) and drop
+			 * ours; sealed: post the request, else the seal does */
+			post = cnt <= HOLD / 2;
 			F = true;
 			cnt--
-		:: first && !F && cnt <= HOLD / 2 ->
-			F = true; /* keep the unit: the cancel request's */
-			post = true
 		:: else ->
 			cnt--;
-			post = (cnt == 0)
+			post = (cnt == 0 && !F)
 		fi
 	}
 	if
@@ -198,12 +198,11 @@ inline dispatch()
 	}
 	touch_txn();
 	if
-	:: F && !delivered ->
-		delivered = true; /* deliver_cancels */
-		atomic {
+	:: F ->
+		delivered = true; /* deliver_cancels, TXN_FAILING in flags */
+		atomic { /* fetch_sub(P, F): the request's unit */
 			touch_txn();
-			assert(cnt > 0);
-			cnt--;
+			F = false;
 			last = (cnt == 0)
 		}
 	:: else ->
@@ -258,12 +257,11 @@ proctype builder()
 	committed++;
 	atomic {
 		assert(cnt > HOLD / 2);
+		cnt = cnt - (HOLD - JOBS);
 		if
 		:: F ->
-			cnt = cnt - (HOLD - JOBS - 1);
-			post = true
+			post = true /* a failure came first: its request */
 		:: else ->
-			cnt = cnt - (HOLD - JOBS);
 			post = (cnt == 0)
 		fi
 	}

@@ -3,16 +3,17 @@
  * free: a walker never mixes two incarnations of a txn object and never
  * reads freed memory.
  *
- * Models the walker as issue 10 reworks it (README.md, "Issue 10"): a
- * LIVE bit in `flags` and a `walkers` count; no id exchange per
+ * Models the walker as the code has it (txn/txn.c, point 7): a `live`
+ * byte in the txn's first line and a `walkers` count; no id exchange per
  * retirement, no confirmation by the walker:
  *
  *   builder()     jt_txn_begin (txn/txn.c): txn_cache_take (txn/txn_cache.c),
- *                   the fields (relaxed stores), then flags = LIVE (release)
- *   dispatcher()  txn_retire (txn/retire.c): flags without LIVE (relaxed),
- *                   limbo_add; the batch's give (txn_cache_give_batch):
+ *                   the fields (relaxed stores), then live = 1 (release)
+ *   dispatcher()  txn_retire (txn/retire.c): retire_end, live = 0
+ *                   (relaxed), the limbo; the batch's give
+ *                   (txn_cache_give_batch, walk_in_progress):
  *                   fetch_add(walkers, 0) (seq_cst): 0 -> the builders'
- *                   cache at once, else the reclaimer. The last incarnation
+ *                   cache at once, else the reclaimer (push_batch). The last incarnation
  *                   goes beyond the cache's bound: release_batch unlinks it
  *                   from the registry first, then the same rule frees it
  *   reclaimer()   runtime/reclaimer.c: jt_rcu_synchronize, then the batch
@@ -20,15 +21,15 @@
  *   walker(w)     jt_runtime_foreach_txn (txn/runtime_api.c):
  *                   jt_rcu_read_lock; fetch_add(walkers, 1) (seq_cst); the
  *                   registry walk (runtime/registry.c) reaches the object
- *                   while it is linked; f = flags (acquire); skip unless
- *                   LIVE; read the fields (relaxed); fetch_sub(walkers, 1)
+ *                   while it is linked (visit_txn): live (acquire); skip
+ *                   unless set; read the fields (relaxed); fetch_sub(walkers, 1)
  *                   (release); jt_rcu_read_unlock
  *
  * One txn object, INCS incarnations (begin .. retirement) one after the
  * other; a batch is one txn (batching only delays a give). Two fields,
  * each holding the number of the incarnation whose begin wrote it: a
  * snapshot mixes incarnations when they differ or differ from the
- * incarnation whose LIVE store the walker's load read. RCU (urcu-bp):
+ * incarnation whose `live` store the walker's load read. RCU (urcu-bp):
  * synchronize waits until every read-side section open when it started has
  * closed. Sequentially consistent.
  *
@@ -50,8 +51,8 @@
 #endif
 
 /* the txn object */
-bool live = false; /* TXN_LIVE in flags */
-byte live_inc = 0; /* ghost: the incarnation whose begin stored LIVE */
+bool live = false; /* jt_txn.live */
+byte live_inc = 0; /* ghost: the incarnation whose begin stored live */
 byte fld[2];       /* fields written by begin: the incarnation's number */
 bool linked = true; /* in the registry, from allocation to free */
 bool freed = false;
@@ -77,7 +78,7 @@ active proctype builder()
 			assert(!freed);
 			in_cache = false
 		}
-		/* jt_txn_begin: the fields, then LIVE (release) */
+		/* jt_txn_begin: the fields, then live = 1 (release) */
 		fld[0] = k;
 		fld[1] = k;
 		atomic {
@@ -96,7 +97,7 @@ active proctype dispatcher()
 	for (k : 1 .. INCS) {
 		/* the txn retires after its callbacks */
 		live;
-		live = false; /* flags without LIVE (relaxed) */
+		live = false; /* retire_end: live = 0 (relaxed) */
 		if
 		:: k < INCS ->
 			/* limbo batch -> txn_cache_give_batch */
