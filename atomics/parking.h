@@ -9,8 +9,10 @@
  * seq_cst store/RMW, then loads the word (seq_cst). In the single total
  * order one of the two stores comes first, so either the consumer sees the
  * work and does not sleep, or the producer sees ASLEEP and wakes it. The
- * exchange back to AWAKE elects one waker: at most one futex_wake per sleep,
- * and none while the consumer is awake.
+ * exchange back to AWAKE elects one waker: at most one futex_wake per
+ * ASLEEP store, and none while the word says AWAKE (a consumer that stored
+ * ASLEEP and then found work in its re-check may still get one wasted wake;
+ * tests/model/parking.pml checks both).
  */
 #ifndef JT_PARKING_H
 #define JT_PARKING_H

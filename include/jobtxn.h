@@ -371,7 +371,11 @@ JT_API int jt_job_submit(jt_job *j, int (*fn)(jt_job *j, void *arg), void *arg);
  * visible to every callback of the txn. Completing is the last thing anyone
  * may do with `j`.
  * Returns 0, -EINVAL (NULL, never armed), -EALREADY (already completed:
- * counted in misuse, nothing else changes).
+ * counted in misuse, nothing else changes). A second completion is caught
+ * only while the txn is in flight: one that may race the first (and so
+ * the retirement the first may cause) can touch memory the runtime has
+ * already reused; -EALREADY is a diagnostic, not a licence to complete
+ * twice.
  */
 JT_API int jt_job_complete(jt_job *j, int ret);
 
