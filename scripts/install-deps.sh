@@ -3,7 +3,8 @@
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev systemtap-sdt-dev
+packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev libglib2.0-dev
+	systemtap-sdt-dev
 	groff-base clang libclang-rt-14-dev gnuplot-nox valgrind strace)
 
 missing=()
