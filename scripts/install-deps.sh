@@ -3,9 +3,15 @@
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev libglib2.0-dev
-	systemtap-sdt-dev
-	groff-base clang libclang-rt-14-dev gnuplot-nox valgrind strace)
+packages=(
+	cmake gcc make pkg-config liburcu-dev libjemalloc-dev # the library
+	libcriterion-dev clang libclang-rt-14-dev             # the tests, the fuzzer
+	libuv1-dev libglib2.0-dev                             # the event-loop examples, the libuv peer
+	systemtap-sdt-dev                                     # USDT probes
+	groff-base                                            # the man page check
+	gnuplot-nox valgrind strace                           # the benchmark report
+	build-essential debhelper dpkg-dev lintian            # the Debian packages (scripts/check-deb.sh)
+)
 
 missing=()
 for p in "${packages[@]}"; do
