@@ -143,5 +143,5 @@ string(APPEND page ".SH SYNOPSIS\n.nf\n.B #include <jobtxn.h>\n.fi\n.PP\n"
 foreach(name IN LISTS functions)
   string(APPEND page ".BR ${name} (3)\n.br\n")
 endforeach()
-string(APPEND page ".SH SEE ALSO\nThe README of the source tree: concepts, thread model, error table, examples, tracing.\n")
+string(APPEND page ".SH SEE ALSO\nIn the source tree: docs/guide.md (concepts, thread model, error table, examples, tracing), docs/design.md (how it works), docs/contract\\-notes.md (where jobtxn refines its contract).\n")
 jt_write_page("jobtxn" "${page}")

@@ -3,8 +3,16 @@
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev systemtap-sdt-dev
-	groff-base clang libclang-rt-14-dev gnuplot-nox valgrind strace spin)
+packages=(
+	cmake gcc make pkg-config liburcu-dev libjemalloc-dev # the library
+	libcriterion-dev clang libclang-rt-14-dev             # the tests, the fuzzer
+	libuv1-dev libglib2.0-dev                             # the event-loop examples, the libuv peer
+	systemtap-sdt-dev                                     # USDT probes
+	groff-base                                            # the man page check
+	gnuplot-nox valgrind strace                           # the benchmark report
+	spin                                                  # the protocol models (tests/model)
+	build-essential debhelper dpkg-dev lintian            # the Debian packages (scripts/check-deb.sh)
+)
 
 missing=()
 for p in "${packages[@]}"; do

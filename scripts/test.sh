@@ -5,8 +5,10 @@
 # detection, stress), and thread sanitizer (stress executables; Criterion
 # cannot start under TSan, Snaipe/Criterion#274; plus the known-race check),
 # then the libFuzzer target (clang, bounded run: JOBTXN_FUZZ_SECONDS, default
-# 60). First, the SPIN models of the protocol (tests/model, about a minute):
-# each exhaustively, and each injected bug must give a counterexample.
+# 60), then the Debian packages (scripts/check-deb.sh: built, lintian-clean,
+# installed, every example built and run against them, purged). First, the
+# SPIN models of the protocol (tests/model, about a minute): each
+# exhaustively, and each injected bug must give a counterexample.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -53,3 +55,6 @@ if ! build-fuzz/tests/fuzz/fuzz_txn -max_total_time="${JOBTXN_FUZZ_SECONDS:-60}"
 fi
 grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
 	build-fuzz/fuzz.log
+
+echo "== build-deb: Debian packages"
+scripts/check-deb.sh
