@@ -166,29 +166,43 @@ void jt_dispatcher_stop(struct jt_dispatcher *d)
 }
 
 /*
- * A poll that does not start with a fresh chain: the rest a budget left
- * last time, then at most one chain spliced now (what was pending when the
- * call started, not what keeps arriving), or backlog; `max` units at most.
+ * The part of a poll beyond its first fresh chain: what a budget left of an
+ * earlier chain; with a budget (`max` != 0), more chains and backlog while
+ * it has room (what keeps arriving, too); without one, at most one chain,
+ * the one pending when the call started. `done`: what the call ran so far;
+ * `spliced`: it took a chain already. A call that found nothing at all
+ * clears the signal (lazily: an event loop pays one empty poll per
+ * wake-up, a busy one no eventfd system call at all).
  */
-unsigned jt_dispatcher_poll_other(struct jt_dispatcher *d, unsigned max)
+unsigned jt_dispatcher_poll_on(struct jt_dispatcher *d, unsigned max, unsigned done, bool spliced)
 {
-	struct jt_mpsc_node *first = NULL, *last = NULL;
-	unsigned done = 0;
+	bool found = spliced;
 
-	if (d->rest != NULL) {
-		done = d->hooks.run(d->hooks.ctx, d->rest, d->rest_last, max, &d->rest);
-		if (d->rest != NULL || (max != 0 && done >= max))
-			return done;
+	while (max == 0 || done < max) {
+		unsigned budget = max == 0 ? 0 : max - done;
+		struct jt_mpsc_node *first = NULL, *last = NULL;
+
+		if (d->rest != NULL) {
+			found = true;
+			done += d->hooks.run(d->hooks.ctx, d->rest, d->rest_last, budget, &d->rest);
+			continue;
+		}
+		if (max == 0 && spliced)
+			break;
+		if (jt_mpsc_splice(&d->queue, &first, &last)) {
+			found = spliced = true;
+			done += d->hooks.run(d->hooks.ctx, first, last, budget, &d->rest);
+			d->rest_last = last;
+			continue;
+		}
+		if (!backlog_ready(d))
+			break;
+		found = true;
+		done += d->hooks.run(d->hooks.ctx, NULL, NULL, budget, &d->rest);
+		if (max == 0)
+			break;
 	}
-	if (jt_mpsc_splice(&d->queue, &first, &last) || backlog_ready(d)) {
-		done += d->hooks.run(d->hooks.ctx, first, last, max == 0 ? 0 : max - done,
-		                     &d->rest);
-		d->rest_last = last;
-	} else if (done == 0) {
-		/* Lazy clear: a poll that finds nothing to do clears the
-		 * signal, so an event loop pays one empty poll per wake-up,
-		 * and a busy one no eventfd system call at all. */
+	if (!found)
 		clear_poll_signal(d);
-	}
 	return done;
 }

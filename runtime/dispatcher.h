@@ -133,9 +133,9 @@ static inline bool jt_dispatcher_is_current(const struct jt_dispatcher *d)
 	return jt_current_dispatcher == d;
 }
 
-/* The rest of a poll beyond one fresh chain: what a budget left last time,
- * backlog, or nothing (then the lazy clear). Out of line. */
-unsigned jt_dispatcher_poll_other(struct jt_dispatcher *d, unsigned max);
+/* The rest of a poll beyond its first fresh chain (out of line):
+ * dispatcher.c. */
+unsigned jt_dispatcher_poll_on(struct jt_dispatcher *d, unsigned max, unsigned done, bool spliced);
 
 typedef unsigned jt_dispatcher_run_fn(void *ctx, struct jt_mpsc_node *first,
                                       struct jt_mpsc_node *last, unsigned budget,
@@ -163,8 +163,11 @@ static inline int jt_dispatcher_poll_run(struct jt_dispatcher *d, unsigned max,
 	if (d->rest == NULL && jt_mpsc_splice(&d->queue, &first, &last)) {
 		done = run(ctx, first, last, max, &d->rest);
 		d->rest_last = last;
+		/* A budget with room left takes what arrived meanwhile. */
+		if (max != 0 && done < max)
+			done = jt_dispatcher_poll_on(d, max, done, true);
 	} else {
-		done = jt_dispatcher_poll_other(d, max);
+		done = jt_dispatcher_poll_on(d, max, 0, false);
 	}
 	jt_current_dispatcher = outer;
 	jt_store_release(&d->polling, 0);

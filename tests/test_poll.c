@@ -49,6 +49,44 @@ Test(poll_mode, poll_max_larger_than_ready)
 	rt_free(rt);
 }
 
+/* A txn made ready by a callback during the poll: a budget with room left
+ * retires it in the same call (what keeps arriving), max 0 only what was
+ * ready when the call started. (Found by the fuzzer: a chain-at-a-time
+ * poll once stopped after its first chain.) */
+static jt_runtime *g_chain_rt;
+static struct mem g_chain_m[2];
+
+static void commit_next(void *opaque, int status)
+{
+	struct mem *m = opaque;
+	(void)status;
+	jt_txn *t = NULL;
+	cr_assert_eq(jt_txn_begin(g_chain_rt, 0, &t), 0);
+	tm_add(t, m, &TM_OPS_NOPREP);
+	cr_assert_eq(jt_txn_commit(t, NULL, NULL), 0);
+}
+
+Test(poll_mode, budget_with_room_retires_what_became_ready_during_the_call)
+{
+	struct mem first[2];
+	tm_init_array(first, 2, NULL, "");
+	tm_init_array(g_chain_m, 2, NULL, "");
+	jt_runtime *rt = g_chain_rt = rt_poll_new();
+
+	jt_txn *t = txn_new(rt, 0);
+	tm_add(t, &first[0], &TM_OPS_NOPREP);
+	cr_assert_eq(jt_txn_commit(t, commit_next, &g_chain_m[0]), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 2), 2, "the txn committed by a done waited");
+	cr_assert_eq(atomic_load(&g_chain_m[0].n_done), 1);
+
+	t = txn_new(rt, 0);
+	tm_add(t, &first[1], &TM_OPS_NOPREP);
+	cr_assert_eq(jt_txn_commit(t, commit_next, &g_chain_m[1]), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1, "max 0 ran what became ready meanwhile");
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	rt_free(rt);
+}
+
 Test(poll_mode, callbacks_run_on_polling_thread)
 {
 	struct mem m;
