@@ -180,6 +180,38 @@ Test(ordering, across_txns_commit_order_when_ordered)
 	rt_free(s.rt);
 }
 
+/* Ordered: a head that becomes ready retires before the next queued item
+ * runs, here another txn's cancel request, as in ready order. (Found by
+ * the fuzzer: a pass once marked a whole chain before it retired.) */
+Test(ordering, ordered_head_retires_before_a_later_cancel_request)
+{
+	struct rec r;
+	struct mem a, b[2];
+	struct tctx ca;
+	rec_init(&r);
+	tm_init(&a, &r, "A", 0);
+	tm_init_array(b, 2, &r, "B");
+	tctx_init(&ca, &r, "A");
+	jt_runtime *rt = rt_new(JT_RUNTIME_POLL | JT_RUNTIME_ORDERED, 0, 0);
+	jt_txn *ta = txn_new(rt, 0);
+	jt_txn *tb = txn_new(rt, JT_TXN_GROUPED);
+	tm_add(ta, &a, &TM_OPS_NOPREP);
+	tm_add_array(tb, b, 2, &TM_OPS_NOPREP);
+	tm_arm(&a);
+	tm_arm(&b[0]);
+	tm_arm(&b[1]);
+	cr_assert_eq(jt_txn_commit(ta, tctx_done, &ca), 0);
+	cr_assert_eq(jt_txn_commit(tb, NULL, NULL), 0);
+	rec_clear(&r);
+	tm_complete(&a, 0);       /* A ready: queued first */
+	tm_complete(&b[0], -EIO); /* B failing: its cancel request queued second */
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	REC_EQ(&r, "done:A0 txn_done:A destroy:A0 cancel:B1");
+	tm_complete(&b[1], -ECANCELED);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	rt_free(rt);
+}
+
 /* Ordered: commit order, not begin order. */
 Test(ordering, ordered_uses_commit_order_not_begin_order)
 {

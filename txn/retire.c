@@ -352,8 +352,16 @@ run_chain_as(jt_runtime *rt, struct jt_mpsc_node *n, struct jt_mpsc_node *last, 
 	if (n != last)
 		prefetch_txn(jt_mpsc_chain_peek(n, last));
 	while (n != NULL && (budget == 0 || done < budget)) {
-		struct jt_mpsc_node *next = jt_mpsc_chain_next(n, last);
+		struct jt_mpsc_node *next;
 
+		/* Commit order: the head retires as soon as it is ready,
+		 * before the next item (a cancel request, say) runs. */
+		if (ordered) {
+			done += backlog_run(rt, budget == 0 ? 0 : budget - done, &p);
+			if (budget != 0 && done >= budget)
+				break;
+		}
+		next = jt_mpsc_chain_next(n, last);
 		/* Two ahead: the item after next was linked by now, most
 		 * likely, and one item's run is too short to hide a miss. */
 		if (next != NULL)
