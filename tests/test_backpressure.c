@@ -64,6 +64,35 @@ Test(backpressure, every_retirement_releases_its_slot)
 	rt_free(rt);
 }
 
+/* A slot is free as soon as its txn retired, within the same pass: B's
+ * done, after A retired in the same poll, begins a txn with NOWAIT at
+ * max_inflight 2 (found by the fuzzer when slots were given back only at
+ * the end of a pass). */
+static jt_runtime *g_slot_rt;
+static int g_slot_err = 1;
+static jt_txn *g_slot_txn;
+
+static void begin_in_done(void *opaque, int status)
+{
+	(void)opaque;
+	(void)status;
+	g_slot_err = jt_txn_begin(g_slot_rt, JT_TXN_NOWAIT, &g_slot_txn);
+}
+
+Test(backpressure, a_slot_is_free_once_its_txn_retired_in_the_same_pass)
+{
+	jt_runtime *rt = g_slot_rt = rt_new(JT_RUNTIME_POLL, 0, 2);
+	jt_txn *a = txn_new(rt, 0);
+	jt_txn *b = txn_new(rt, 0);
+	cr_assert_eq(jt_txn_commit(a, NULL, NULL), 0);
+	cr_assert_eq(jt_txn_commit(b, begin_in_done, NULL), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 2);
+	cr_assert_eq(g_slot_err, 0, "begin in B's done after A retired: %d", g_slot_err);
+	cr_assert_eq(jt_txn_commit(g_slot_txn, NULL, NULL), 0);
+	cr_assert_eq(jt_runtime_poll(rt, 0), 1);
+	rt_free(rt);
+}
+
 Test(backpressure, unbounded_by_default)
 {
 	enum { N = 200 };

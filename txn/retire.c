@@ -38,7 +38,6 @@
 struct pass {
 	uint64_t retired; /* retirements not yet published */
 	uint64_t jobs;    /* their completed jobs */
-	uint64_t slots;   /* their max_inflight slots (RETIRE_SLOT) */
 	uint64_t now;     /* the clock */
 	unsigned now_left;
 	unsigned slot_batch;
@@ -59,10 +58,6 @@ static inline void record_latency(jt_runtime *rt, struct pass *p, uint64_t ready
  * Dekker store of the wake-up (wait.c). */
 static void pass_publish(jt_runtime *rt, struct pass *p)
 {
-	if (p->slots != 0) {
-		jt_fetch_sub_relaxed(&rt->inflight, p->slots);
-		p->slots = 0;
-	}
 	counter_add(&rt->counters.jobs_completed, p->jobs);
 	jt_fetch_add_seq_cst(&rt->retired, p->retired);
 	p->retired = 0;
@@ -244,12 +239,15 @@ __attribute__((noinline)) static void txn_retire_general(jt_runtime *rt, jt_txn 
 	/* t may be reused once retire_end gave it back. */
 	struct commit_waiter *w = (ops & RETIRE_WAITER) ? t->waiter : NULL;
 
+	/* The slot is free once the txn retired: a begin inside a later
+	 * callback of this pass may take it. relaxed: published to a blocked
+	 * begin by the next publishing RMW of `retired`. */
+	if (ops & RETIRE_SLOT)
+		jt_fetch_sub_relaxed(&rt->inflight, 1);
 	retire_end(rt, t, p);
 	if (w != NULL) {
-		p->slots += (ops & RETIRE_SLOT) != 0;
 		finish_waiter(rt, w, status, p);
 	} else if (ops & RETIRE_SLOT) {
-		p->slots++;
 		/* A begin blocked at max_inflight can use a retirement before
 		 * the pass ends (wait.c, rt_signal_slot_waiters). */
 		if (++p->slot_batch >= SIGNAL_BATCH) {
