@@ -81,9 +81,11 @@
  * exists. jt_uring_destroy commits it; its done frees the ring's memory on
  * the dispatcher, after any cancel hook that could still be running.
  *
- * Operations are tied to the thread that submitted them (io_uring runs
- * their task work there): a thread that exits may see its operations
- * still in flight complete with -ECANCELED. IOSQE_IO_DRAIN holds back
+ * Operations are tied to the thread that submitted them: io_uring runs
+ * their task work there, interrupting the thread, so that its blocking
+ * system calls (epoll_wait, poll, read) may return EINTR, and a thread
+ * that exits may see its operations still in flight complete with
+ * -ECANCELED. IOSQE_IO_DRAIN holds back
  * every later SQE, the library's cancels included: avoid it on a ring
  * whose txns may fail. SQPOLL, registered files and buffers are not
  * offered. A ring inherited across fork() must not be used in the child.
