@@ -26,7 +26,15 @@
  *     completion is dropped unsent, or reaches the kernel and finds
  *     nothing (-ENOENT). The target record cannot be reused meanwhile,
  *     so the cancel can never hit another operation: the cancel holds a
- *     reference until its own CQE.
+ *     reference until its own last CQE.
+ *   in the kernel but out of the cancel's reach: an SQE linked behind
+ *     another that has not finished is not issued yet, and ASYNC_CANCEL
+ *     does not find it (-ENOENT; the kernel issues it later, and a read
+ *     of an empty pipe would then wait forever); a request running in an
+ *     io-wq worker may go on (-EALREADY). While the target has not
+ *     completed, the reaper sends the cancel again, each time behind an
+ *     IORING_OP_TIMEOUT hard-linked to it: 1 ms, then 2, 4, ... 64 ms,
+ *     without a thread waiting.
  *
  * The hook runs late, by design of the core, when it read the job's state
  * just before the job completed: the record may then be back in the pool,
@@ -39,10 +47,20 @@
  */
 #include "uring/uring_internal.h"
 
-void uring_queue_cancel(struct uring_op *op)
+static void push_cancel(struct uring_op *op)
 {
 	struct jt_uring *u = op->u;
-	struct uring_op *head;
+	struct uring_op *head = jt_load_relaxed(&u->cancels);
+
+	do
+		op->cancel_next = head;
+	/* release: op->cancel_next (and cancel_tries) happen before the
+	 * flush's acquire exchange (uring_take_cancels). */
+	while (!jt_cas_weak_release(&u->cancels, &head, op));
+}
+
+void uring_queue_cancel(struct uring_op *op)
+{
 	uint32_t old;
 
 	/* acq_rel: one cancel per operation, and none after its completion
@@ -50,13 +68,15 @@ void uring_queue_cancel(struct uring_op *op)
 	old = jt_fetch_or_acq_rel(&op->st, OP_QUEUED);
 	if (old & (OP_QUEUED | OP_DONE | OP_NOPIFIED))
 		return;
-	uring_op_ref(op); /* the cancel's, dropped at its CQE */
-	head = jt_load_relaxed(&u->cancels);
-	do
-		op->cancel_next = head;
-	/* release: op->cancel_next happens before the flush's acquire
-	 * exchange (uring_take_cancels). */
-	while (!jt_cas_weak_release(&u->cancels, &head, op));
+	uring_op_ref(op); /* the cancel's, dropped at its last CQE */
+	op->cancel_tries = 0;
+	push_cancel(op);
+}
+
+void uring_retry_cancel(struct uring_op *op)
+{
+	op->cancel_tries++; /* the next goes behind a timeout (submit.c) */
+	push_cancel(op);    /* with the cancel's reference */
 }
 
 struct uring_op *uring_take_cancels(struct jt_uring *u)

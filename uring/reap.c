@@ -52,8 +52,16 @@ static unsigned handle_cqe(struct jt_uring *u, const struct io_uring_cqe *cqe)
 			jt_store_relaxed(&u->wake_armed, 0); /* ended: re-armed by the next flush */
 		return 0;
 	}
+	if ((ud & UD_TAGS) == UD_TIMER)
+		return 0; /* a retried cancel's delay */
 	if (ud & UD_CANCEL) {
-		uring_op_put(op); /* the cancel's reference */
+		/* acquire: pairs with our own fetch_or of OP_DONE, made when
+		 * the target's CQE came; the target may also be out of reach
+		 * for now (cancel.c): then again, later. */
+		if ((res == -ENOENT || res == -EALREADY) && !(jt_load_acquire(&op->st) & OP_DONE))
+			uring_retry_cancel(op);
+		else
+			uring_op_put(op); /* the cancel's reference */
 		return 0;
 	}
 	/* acquire: pairs with jt_uring_prep's release store of st (and the

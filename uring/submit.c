@@ -133,9 +133,20 @@ static void write_cancels(struct jt_uring *u)
 			uring_op_put(op); /* the cancel's reference */
 			continue;
 		}
-		if (cancel_room(u) == 0)
+		if (cancel_room(u) < (op->cancel_tries ? 2u : 1u))
 			break; /* the rest wait in the backlog */
 		*link = op->cancel_next;
+		if (op->cancel_tries != 0) { /* a retry (cancel.c): wait first */
+			unsigned shift = op->cancel_tries - 1 < 6 ? op->cancel_tries - 1 : 6;
+
+			op->retry_ts.tv_sec = 0;
+			op->retry_ts.tv_nsec = 1000000LL << shift;
+			sqe = io_uring_get_sqe(&u->ring);
+			io_uring_prep_timeout(sqe, &op->retry_ts, 0, 0);
+			sqe->flags |= IOSQE_IO_HARDLINK; /* the cancel follows the expiry */
+			sqe->user_data = (uintptr_t)op | UD_TIMER;
+			u->sq_owner[sq_index(u, sqe)] = (uintptr_t)op | UD_TIMER;
+		}
 		sqe = io_uring_get_sqe(&u->ring);
 		io_uring_prep_cancel64(sqe, (uintptr_t)op, 0);
 		sqe->user_data = (uintptr_t)op | UD_CANCEL;

@@ -24,8 +24,9 @@
  * that user_data may still reach the kernel.
  *
  * user_data: the record's address, with UD_CANCEL for the record's
- * ASYNC_CANCEL and UD_NOP for a target that was sent as a NOP; 0 is the
- * reaper's multishot poll on its wake-up eventfd (reap.c).
+ * ASYNC_CANCEL, UD_TIMER for the timeout a retried cancel waits behind, and
+ * UD_NOP for a target that was sent as a NOP; 0 is the reaper's multishot
+ * poll on its wake-up eventfd (reap.c).
  */
 #ifndef JT_URING_INTERNAL_H
 #define JT_URING_INTERNAL_H
@@ -41,7 +42,8 @@
 
 #define UD_CANCEL ((uintptr_t)1)
 #define UD_NOP    ((uintptr_t)2)
-#define UD_TAGS   (UD_CANCEL | UD_NOP)
+#define UD_TIMER  ((uintptr_t)3) /* the delay before a retried cancel */
+#define UD_TAGS   ((uintptr_t)3)
 
 #define URING_DEFAULT_ENTRIES 256u
 #define URING_MAX_ENTRIES     16384u /* twice that is the kernel's maximum */
@@ -69,6 +71,10 @@ struct uring_op {
 	/* Reaper only: a CQE with IORING_CQE_F_MORE came first. */
 	int more_res;
 	bool has_more_res;
+	/* The cancel's tries (the reaper counts, cancel.c) and the delay of
+	 * the next (written by the lock holder, read by the kernel). */
+	unsigned cancel_tries;
+	struct __kernel_timespec retry_ts;
 	_Atomic uint32_t st;
 	_Atomic uint32_t refs;
 };
@@ -134,6 +140,7 @@ void uring_wake_reaper(struct jt_uring *u);
 /* cancel.c */
 void uring_cancel_hook(jt_job *j, void *arg);
 void uring_queue_cancel(struct uring_op *op); /* caller holds a ref */
+void uring_retry_cancel(struct uring_op *op); /* reaper: the cancel missed */
 struct uring_op *uring_take_cancels(struct jt_uring *u);
 
 /* reap.c */
