@@ -437,3 +437,48 @@ Test(uring_cancel, completion_and_cancel_at_the_same_moment_complete_once)
 	close(p[0]);
 	close(p[1]);
 }
+
+/*
+ * The cancel cannot reach its target yet: the blocked read is linked
+ * (hard) behind a 30 ms timeout of another txn, so the kernel has not
+ * issued it when the first ASYNC_CANCEL comes (-ENOENT), and issues it
+ * after. The cancel is sent again until it lands.
+ */
+Test(uring_cancel, a_cancel_that_finds_its_target_not_yet_issued_is_sent_again)
+{
+	static char buf[16];
+	struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 30000000};
+	struct um x[3];
+	struct io_uring_sqe *sqe;
+	int st = 1, p[2];
+
+	cr_assert_eq(pipe(p), 0);
+	jt_runtime *rt = rt_new(0, 0, 0);
+	jt_uring *u = ur_new(rt, 0, 0);
+	jt_txn *ta = txn_new(rt, 0);
+	jt_txn *tb = txn_new(rt, JT_TXN_GROUPED);
+	for (int i = 0; i < 3; i++) {
+		memset(&x[i], 0, sizeof(x[i]));
+		tm_init(&x[i].m, NULL, "", i);
+		tm_add(i == 0 ? ta : tb, &x[i].m, &TM_OPS_NOPREP);
+	}
+	ur_prep(u, x[0].m.job, NULL, NULL, &sqe);
+	io_uring_prep_timeout(sqe, &ts, 0, 0);
+	sqe->flags |= IOSQE_IO_HARDLINK;
+	ur_prep(u, x[1].m.job, NULL, NULL, &sqe);
+	fill_pipe_read(sqe, p[0], buf);
+	cr_assert_eq(jt_uring_submit(u), 2);
+	tm_arm(&x[2].m);
+	tm_complete(&x[2].m, -EIO);
+	cr_assert_eq(jt_txn_commit_wait(tb, SEC(20), &st), 0);
+	cr_assert_eq(st, -EIO);
+	cr_assert(x[1].m.done_ret == -ECANCELED || x[1].m.done_ret == -EINTR, "read: %d",
+	          x[1].m.done_ret);
+	cr_assert_eq(jt_txn_commit_wait(ta, SEC(20), &st), 0);
+	cr_assert_eq(x[0].m.done_ret, -ETIME, "the timeout: %d", x[0].m.done_ret);
+	ur_free(u);
+	rt_free(rt);
+	assert_read_was_cancelled(p[0], p[1]);
+	close(p[0]);
+	close(p[1]);
+}
