@@ -69,12 +69,13 @@ void uring_queue_cancel(struct uring_op *op)
 	if (old & (OP_QUEUED | OP_DONE | OP_NOPIFIED))
 		return;
 	uring_op_ref(op); /* the cancel's, dropped at its last CQE */
-	op->cancel_tries = 0;
 	push_cancel(op);
 }
 
 void uring_retry_cancel(struct uring_op *op)
 {
+	/* 0 since jt_uring_prep, which the reaper's acquire load of st
+	 * orders before (reap.c); only the reaper changes it. */
 	op->cancel_tries++; /* the next goes behind a timeout (submit.c) */
 	push_cancel(op);    /* with the cancel's reference */
 }

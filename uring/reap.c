@@ -55,9 +55,10 @@ static unsigned handle_cqe(struct jt_uring *u, const struct io_uring_cqe *cqe)
 	if ((ud & UD_TAGS) == UD_TIMER)
 		return 0; /* a retried cancel's delay */
 	if (ud & UD_CANCEL) {
-		/* acquire: pairs with our own fetch_or of OP_DONE, made when
-		 * the target's CQE came; the target may also be out of reach
-		 * for now (cancel.c): then again, later. */
+		/* The target may be out of reach for now (cancel.c): then
+		 * again, later. acquire: pairs with jt_uring_prep's release
+		 * store of st (cancel_tries is this operation's) and with the
+		 * fetch_or of OP_DONE (ours, at the target's CQE). */
 		if ((res == -ENOENT || res == -EALREADY) && !(jt_load_acquire(&op->st) & OP_DONE))
 			uring_retry_cancel(op);
 		else
