@@ -74,10 +74,11 @@ void uring_queue_cancel(struct uring_op *op)
 
 void uring_retry_cancel(struct uring_op *op)
 {
-	/* 0 since jt_uring_prep, which the reaper's acquire load of st
-	 * orders before (reap.c); only the reaper changes it. */
-	op->cancel_tries++; /* the next goes behind a timeout (submit.c) */
-	push_cancel(op);    /* with the cancel's reference */
+	/* relaxed: only the reaper changes it (0 since jt_uring_prep); the
+	 * flush that reads it takes op from the stack with acquire, and the
+	 * last one released it (OP_SENT, submit.c) before this CQE. */
+	jt_fetch_add_relaxed(&op->cancel_tries, 1); /* the next waits (submit.c) */
+	push_cancel(op);                            /* with the cancel's reference */
 }
 
 struct uring_op *uring_take_cancels(struct jt_uring *u)

@@ -48,7 +48,7 @@ int jt_uring_prep(jt_uring *u, jt_job *j, jt_uring_check_fn *check, void *arg,
 	op->check_arg = arg;
 	op->owner = pthread_self();
 	op->has_more_res = false;
-	op->cancel_tries = 0;
+	jt_store_relaxed(&op->cancel_tries, 0);
 	op->next = NULL;
 	memset(&op->sqe, 0, sizeof(op->sqe));
 	/* The hook cannot run before the txn is sealed, which its builder

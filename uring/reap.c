@@ -56,9 +56,10 @@ static unsigned handle_cqe(struct jt_uring *u, const struct io_uring_cqe *cqe)
 		return 0; /* a retried cancel's delay */
 	if (ud & UD_CANCEL) {
 		/* The target may be out of reach for now (cancel.c): then
-		 * again, later. acquire: pairs with jt_uring_prep's release
-		 * store of st (cancel_tries is this operation's) and with the
-		 * fetch_or of OP_DONE (ours, at the target's CQE). */
+		 * again, later. acquire: pairs with the flush's fetch_or of
+		 * OP_SENT (its uses of the record are over), with
+		 * jt_uring_prep's release store of st (cancel_tries is this
+		 * operation's), and sees our own OP_DONE. */
 		if ((res == -ENOENT || res == -EALREADY) && !(jt_load_acquire(&op->st) & OP_DONE))
 			uring_retry_cancel(op);
 		else

@@ -126,6 +126,7 @@ static void write_cancels(struct jt_uring *u)
 	link = &u->cancel_backlog;
 	while ((op = *link) != NULL) {
 		struct io_uring_sqe *sqe;
+		uint32_t tries;
 
 		/* acquire: pairs with the reaper's fetch_or of OP_DONE. */
 		if (jt_load_acquire(&op->st) & OP_DONE) {
@@ -133,11 +134,12 @@ static void write_cancels(struct jt_uring *u)
 			uring_op_put(op); /* the cancel's reference */
 			continue;
 		}
-		if (cancel_room(u) < (op->cancel_tries ? 2u : 1u))
+		tries = jt_load_relaxed(&op->cancel_tries); /* cancel.c, uring_retry_cancel */
+		if (cancel_room(u) < (tries ? 2u : 1u))
 			break; /* the rest wait in the backlog */
 		*link = op->cancel_next;
-		if (op->cancel_tries != 0) { /* a retry (cancel.c): wait first */
-			unsigned shift = op->cancel_tries - 1 < 6 ? op->cancel_tries - 1 : 6;
+		if (tries != 0) { /* a retry (cancel.c): wait first */
+			unsigned shift = tries - 1 < 6 ? tries - 1 : 6;
 
 			op->retry_ts.tv_sec = 0;
 			op->retry_ts.tv_nsec = 1000000LL << shift;
@@ -151,6 +153,12 @@ static void write_cancels(struct jt_uring *u)
 		io_uring_prep_cancel64(sqe, (uintptr_t)op, 0);
 		sqe->user_data = (uintptr_t)op | UD_CANCEL;
 		u->sq_owner[sq_index(u, sqe)] = (uintptr_t)op | UD_CANCEL;
+		/* release: our last use of op->cancel_next and cancel_tries
+		 * happens before the reaper's acquire load of st when this
+		 * cancel's CQE comes back (reap.c), after which it may queue
+		 * the record again: the kernel's CQE orders the two, but it is
+		 * no edge of the C11 model (nor of ThreadSanitizer's). */
+		jt_fetch_or_acq_rel(&op->st, OP_SENT);
 	}
 }
 

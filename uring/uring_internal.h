@@ -55,6 +55,7 @@ enum {
 	OP_QUEUED = 0x4u,    /* its ASYNC_CANCEL was queued (once) */
 	OP_NOPIFIED = 0x8u,  /* it went to the kernel as a NOP */
 	OP_DONE = 0x10u,     /* its CQE was reaped, its job completed */
+	OP_SENT = 0x20u,     /* its cancel went to the SQ (the last time: release) */
 };
 
 struct uring_op {
@@ -71,9 +72,10 @@ struct uring_op {
 	/* Reaper only: a CQE with IORING_CQE_F_MORE came first. */
 	int more_res;
 	bool has_more_res;
-	/* The cancel's tries (the reaper counts, cancel.c) and the delay of
-	 * the next (written by the lock holder, read by the kernel). */
-	unsigned cancel_tries;
+	/* The cancel's tries (the reaper counts, cancel.c; the lock holder
+	 * reads) and the delay of the next (written by the lock holder, read
+	 * by the kernel). */
+	_Atomic uint32_t cancel_tries;
 	struct __kernel_timespec retry_ts;
 	_Atomic uint32_t st;
 	_Atomic uint32_t refs;
