@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev systemtap-sdt-dev
+packages=(cmake gcc make pkg-config liburcu-dev libjemalloc-dev libcriterion-dev libuv1-dev liburing-dev systemtap-sdt-dev
 	groff-base clang libclang-rt-14-dev gnuplot-nox valgrind strace)
 
 missing=()
