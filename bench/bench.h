@@ -32,6 +32,7 @@ enum bench_workload {
 	WL_GROWTH,  /* build with up to 10^6 txns in flight, G = 1..65536 */
 	WL_IDLE,    /* CPU an idle runtime uses */
 	WL_SOAK,    /* long mixed run: throughput, RSS, txns in flight over time */
+	WL_URING,   /* group commit through io_uring vs leader/follower (wl_uring.c) */
 	WL_COUNT
 };
 enum bench_format { FMT_TEXT, FMT_JSON, FMT_CSV };
@@ -133,6 +134,10 @@ void wl_latency(const struct bench_impl *impl, const struct wl_params *p, struct
 void wl_idle(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
 void wl_growth(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
 void wl_soak(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
+
+/* wl_uring.c: the whole uring workload (its own runs and table); 0 or 1 (a
+ * verification failed). Only when named: it writes files, needs io_uring. */
+int bench_uring_run(const struct bench_opts *o);
 
 /* Resident set size of this process, KiB (/proc/self/statm); 0 if unknown. */
 uint64_t bench_rss_kib(void);

@@ -13,8 +13,8 @@
 
 const char *bench_workload_name(enum bench_workload w)
 {
-	static const char *const names[WL_COUNT] = {"fanin",   "pool",   "build", "latency",
-	                                            "scaling", "growth", "idle",  "soak"};
+	static const char *const names[WL_COUNT] = {"fanin",  "pool", "build", "latency", "scaling",
+	                                            "growth", "idle", "soak",  "uring"};
 
 	return names[w];
 }
