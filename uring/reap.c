@@ -123,11 +123,14 @@ unsigned uring_reap_cqes(struct jt_uring *u, unsigned max)
 
 void uring_wait_cqe(struct jt_uring *u)
 {
+	/* Threaded mode, until the reaper's poll on wake_fd is armed. */
+	bool unarmed = u->wake_fd >= 0 && !jt_load_relaxed(&u->wake_armed);
 	struct io_uring_cqe *cqe;
 
-	/* Without IORING_FEAT_EXT_ARG a timed wait would take an SQE, which
-	 * only the lock holder may: then wait for the next CQE. */
-	if (u->ext_arg && (uring_has_backlog(u) || !jt_load_relaxed(&u->wake_armed))) {
+	/* A backlog, or no wake-up yet: sleep 1 ms at most. Without
+	 * IORING_FEAT_EXT_ARG a timed wait would take an SQE, which only the
+	 * lock holder may: then wait for the next CQE. */
+	if (u->ext_arg && (uring_has_backlog(u) || unarmed)) {
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = BACKLOG_WAIT_NS};
 
 		(void)io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);
