@@ -587,6 +587,16 @@ static unsigned env_unsigned(const char *name, unsigned dflt, unsigned lo, unsig
 	return (unsigned)v;
 }
 
+static void progress(const struct params *p, const char *impl, unsigned run, unsigned runs,
+                     const struct outcome *o)
+{
+	fprintf(stderr,
+	        "jt-bench: uring   %s W=%u B=%u D=%u %s run %u/%u: %.0f records/s, p50 %.0f us, "
+	        "p99 %.0f us%s\n",
+	        p->dir, p->writers, p->records, p->depth, impl, run + 1, runs, o->records_per_s,
+	        o->p50_ns / 1e3, o->p99_ns / 1e3, o->errors ? "  ** ERROR **" : "");
+}
+
 int bench_uring_run(const struct bench_opts *o)
 {
 	char dirs_buf[1024], *dirs[MAX_DIRS], *save = NULL;
@@ -619,21 +629,9 @@ int bench_uring_run(const struct bench_opts *o)
 		p.dir = dirs[d];
 		for (unsigned r = 0; r < o->runs; r++) {
 			run_jobtxn(&p, &oj[r]);
-			fprintf(stderr,
-			        "jt-bench: uring   %s W=%u B=%u D=%u jobtxn  run %u/%u: %.0f "
-			        "records/s, "
-			        "p50 %.0f us, p99 %.0f us%s\n",
-			        p.dir, p.writers, p.records, p.depth, r + 1, o->runs,
-			        oj[r].records_per_s, oj[r].p50_ns / 1e3, oj[r].p99_ns / 1e3,
-			        oj[r].errors ? "  ** ERROR **" : "");
+			progress(&p, "jobtxn ", r, o->runs, &oj[r]);
 			run_classic(&p, &oc[r]);
-			fprintf(stderr,
-			        "jt-bench: uring   %s W=%u B=%u D=%u classic run %u/%u: %.0f "
-			        "records/s, "
-			        "p50 %.0f us, p99 %.0f us%s\n",
-			        p.dir, p.writers, p.records, p.depth, r + 1, o->runs,
-			        oc[r].records_per_s, oc[r].p50_ns / 1e3, oc[r].p99_ns / 1e3,
-			        oc[r].errors ? "  ** ERROR **" : "");
+			progress(&p, "classic", r, o->runs, &oc[r]);
 		}
 		summarize(oj, o->runs, &sj[d]);
 		summarize(oc, o->runs, &sc[d]);

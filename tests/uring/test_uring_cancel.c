@@ -17,6 +17,18 @@ static void fill_pipe_read(struct io_uring_sqe *sqe, int fd, void *buf)
 	io_uring_prep_read(sqe, fd, buf, 16, 0);
 }
 
+/* Member 0 reads the pipe `rfd`, member 1 a bad fd; both submitted. */
+static void prep_blocked_and_bad_reads(jt_uring *u, struct um *x, int rfd, char (*buf)[16])
+{
+	struct io_uring_sqe *sqe;
+
+	ur_prep(u, x[0].m.job, NULL, NULL, &sqe);
+	fill_pipe_read(sqe, rfd, buf[0]);
+	ur_prep(u, x[1].m.job, NULL, NULL, &sqe);
+	fill_pipe_read(sqe, 9999, buf[1]);
+	cr_assert_eq(jt_uring_submit(u), 2);
+}
+
 /* After a cancelled read the pipe still holds what is written next. */
 static void assert_read_was_cancelled(int rfd, int wfd)
 {
@@ -43,7 +55,6 @@ static void grouped_failure_cancels_blocked_read(unsigned rt_flags, unsigned rin
 {
 	static char buf[2][16];
 	struct um x[2];
-	struct io_uring_sqe *sqe;
 	struct tctx c;
 	atomic_int retired = 0;
 	struct jt_stats st;
@@ -53,19 +64,9 @@ static void grouped_failure_cancels_blocked_read(unsigned rt_flags, unsigned rin
 	jt_runtime *rt = rt_new(rt_flags, 0, 0);
 	jt_uring *u = ur_new(rt, 0, ring_flags);
 	jt_txn *t = txn_new(rt, JT_TXN_GROUPED);
-	for (int i = 0; i < 2; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
-	ur_prep(u, x[0].m.job, NULL, NULL, &sqe);
-	fill_pipe_read(sqe, p[0], buf[0]);
-	ur_prep(u, x[1].m.job, NULL, NULL, &sqe);
-	fill_pipe_read(sqe, 9999, buf[1]);
-	cr_assert_eq(jt_uring_submit(u), 2);
-	tctx_init(&c, NULL, "");
-	c.user = &retired;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c), 0);
+	um_add_array(t, x, 2);
+	prep_blocked_and_bad_reads(u, x, p[0], buf);
+	ur_commit(t, &c, &retired);
 	if (rt_flags & JT_RUNTIME_POLL)
 		ur_drive(rt, (ring_flags & JT_URING_POLL) ? u : NULL, &retired, SEC(20));
 	else
@@ -107,7 +108,6 @@ Test(uring_cancel, a_txn_that_is_not_grouped_cancels_nothing)
 {
 	static char buf[2][16];
 	struct um x[2];
-	struct io_uring_sqe *sqe;
 	struct tctx c;
 	atomic_int retired = 0;
 	int p[2];
@@ -116,19 +116,9 @@ Test(uring_cancel, a_txn_that_is_not_grouped_cancels_nothing)
 	jt_runtime *rt = rt_new(JT_RUNTIME_POLL, 0, 0);
 	jt_uring *u = ur_new(rt, 0, JT_URING_POLL);
 	jt_txn *t = txn_new(rt, 0);
-	for (int i = 0; i < 2; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
-	ur_prep(u, x[0].m.job, NULL, NULL, &sqe);
-	fill_pipe_read(sqe, p[0], buf[0]);
-	ur_prep(u, x[1].m.job, NULL, NULL, &sqe);
-	fill_pipe_read(sqe, 9999, buf[1]);
-	cr_assert_eq(jt_uring_submit(u), 2);
-	tctx_init(&c, NULL, "");
-	c.user = &retired;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c), 0);
+	um_add_array(t, x, 2);
+	prep_blocked_and_bad_reads(u, x, p[0], buf);
+	ur_commit(t, &c, &retired);
 	for (int i = 0; i < 50; i++) {
 		jt_uring_reap(u, 0);
 		jt_runtime_poll(rt, 0);
@@ -149,7 +139,7 @@ Test(uring_cancel, a_txn_that_is_not_grouped_cancels_nothing)
 /*
  * The txn fails while its write is prepared but not yet submitted: the
  * write never reaches the kernel (it goes as a NOP) and its job completes
- * with -ECANCELED; the file stays empty.
+ * with -ECANCELED; the pipe stays empty.
  */
 Test(uring_cancel, an_operation_not_yet_submitted_never_reaches_the_kernel)
 {
@@ -165,17 +155,11 @@ Test(uring_cancel, an_operation_not_yet_submitted_never_reaches_the_kernel)
 	jt_runtime *rt = rt_new(JT_RUNTIME_POLL, 0, 0);
 	jt_uring *u = ur_new(rt, 0, 0);
 	jt_txn *t = txn_new(rt, JT_TXN_GROUPED);
-	for (int i = 0; i < 2; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
+	um_add_array(t, x, 2);
 	ur_prep(u, x[0].m.job, NULL, NULL, &sqe);
 	io_uring_prep_write(sqe, p[1], data, sizeof(data), 0);
 	tm_arm(&x[1].m);
-	tctx_init(&c, NULL, "");
-	c.user = &retired;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c), 0);
+	ur_commit(t, &c, &retired);
 	tm_complete(&x[1].m, -EIO);
 	cr_assert_eq(jt_runtime_poll(rt, 0), 0); /* cancel + hook: the write is staged */
 	cr_assert_eq(atomic_load(&x[0].m.n_cancel), 1);
@@ -246,11 +230,7 @@ Test(uring_cancel, an_operation_left_in_the_sq_by_a_refused_submit_never_reaches
 	jt_runtime *rt = rt_new(JT_RUNTIME_POLL, 0, 0);
 	jt_uring *u = ur_new(rt, 0, JT_URING_POLL);
 	jt_txn *t = txn_new(rt, JT_TXN_GROUPED);
-	for (int i = 0; i < 2; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
+	um_add_array(t, x, 2);
 	/* The builder hands the txn to a helper and back (join). */
 	struct refused r = {
 	        .fn = prep_write_refused, .u = u, .x = &x[0], .fd = p[1], .data = "12345678"};
@@ -258,9 +238,7 @@ Test(uring_cancel, an_operation_left_in_the_sq_by_a_refused_submit_never_reaches
 	cr_assert_eq(r.err, -EAGAIN, "submit on the refused thread: %d", r.err);
 	cr_assert_eq(jt_uring_destroy(u), -EBUSY, "a refused SQE does not count as prepared");
 	tm_arm(&x[1].m);
-	tctx_init(&c, NULL, "");
-	c.user = &retired;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c), 0);
+	ur_commit(t, &c, &retired);
 	tm_complete(&x[1].m, -EIO);
 	cr_assert_eq(jt_runtime_poll(rt, 0), 0); /* the hook: the write waits in the SQ */
 	cr_assert_eq(jt_uring_submit(u), 1, "the refused SQE did not go with the next submit");
@@ -307,11 +285,7 @@ static void refused_cancels_still_go(unsigned ring_flags)
 	jt_runtime *rt = rt_new(JT_RUNTIME_POLL, 0, 0);
 	jt_uring *u = ur_new(rt, 1, ring_flags);
 	jt_txn *t = txn_new(rt, JT_TXN_GROUPED);
-	for (int i = 0; i <= N; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
+	um_add_array(t, x, N + 1);
 	for (int i = 0; i < N; i++) {
 		cr_assert_eq(pipe(p[i]), 0);
 		ur_prep(u, x[i].m.job, NULL, NULL, &sqe);
@@ -319,9 +293,7 @@ static void refused_cancels_still_go(unsigned ring_flags)
 		cr_assert_eq(jt_uring_submit(u), 1);
 	}
 	tm_arm(&x[N].m);
-	tctx_init(&c, NULL, "");
-	c.user = &retired;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c), 0);
+	ur_commit(t, &c, &retired);
 	tm_complete(&x[N].m, -EIO);
 	struct refused r = {.fn = poll_until_retired, .rt = rt, .retired = &retired};
 	if (ring_flags & JT_URING_POLL) {

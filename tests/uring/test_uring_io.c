@@ -61,9 +61,7 @@ static void write_read_back(unsigned rt_flags, unsigned ring_flags)
 		io_uring_prep_write(sqe, fd, wbuf[i], BLK, (uint64_t)i * BLK);
 	}
 	cr_assert_eq(jt_uring_submit(u), NBLK);
-	tctx_init(&c1, NULL, "");
-	c1.user = &retired1;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c1), 0);
+	ur_commit(t, &c1, &retired1);
 	if (poll)
 		ur_drive(rt, u, &retired1, SEC(20));
 	else
@@ -101,9 +99,7 @@ static void write_read_back(unsigned rt_flags, unsigned ring_flags)
 		io_uring_prep_read(sqe, fd, rds[i].buf, BLK, (uint64_t)rds[i].blk * BLK);
 	}
 	cr_assert_eq(jt_uring_submit(u), NBLK);
-	tctx_init(&c2, NULL, "");
-	c2.user = &retired2;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c2), 0);
+	ur_commit(t, &c2, &retired2);
 	if (poll)
 		ur_drive(rt, u, &retired2, SEC(20));
 	else
@@ -308,11 +304,7 @@ Test(uring_io, linked_sqes_are_one_job_each)
 
 	/* Head fails: the linked rest is cancelled by the kernel. */
 	t = txn_new(rt, 0);
-	for (int i = 0; i < 3; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
+	um_add_array(t, x, 3);
 	ur_prep(u, x[0].m.job, NULL, NULL, &sqe);
 	io_uring_prep_read(sqe, 9999, rbuf, 512, 0);
 	sqe->flags |= IOSQE_IO_LINK;

@@ -51,11 +51,7 @@ Test(uring_poll, an_epoll_loop_runs_everything_on_its_thread)
 	cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, jt_runtime_fd(rt), &ev), 0);
 
 	jt_txn *t = txn_new(rt, JT_TXN_GROUPED);
-	for (int i = 0; i <= NW; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
+	um_add_array(t, x, NW + 1);
 	for (int i = 0; i < NW; i++) {
 		memset(wbuf[i], 'a' + i, sizeof(wbuf[i]));
 		x[i].expect = sizeof(wbuf[i]);
@@ -66,9 +62,7 @@ Test(uring_poll, an_epoll_loop_runs_everything_on_its_thread)
 	ur_prep(u, x[NW].m.job, um_check_len, &x[NW], &sqe);
 	io_uring_prep_read(sqe, p[0], rbuf, 4, 0); /* completes when the feeder writes */
 	cr_assert_eq(jt_uring_submit(u), NW + 1);
-	tctx_init(&c, NULL, "");
-	c.user = &retired;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c), 0);
+	ur_commit(t, &c, &retired);
 	f.wfd = p[1];
 	cr_assert_eq(pthread_create(&th, NULL, feeder_main, &f), 0);
 	while (!atomic_load(&retired)) {

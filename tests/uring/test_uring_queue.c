@@ -28,11 +28,7 @@ Test(uring_queue, a_full_queue_is_eagain_and_changes_nothing_then_submit_makes_r
 	jt_runtime *rt = rt_new(0, 0, 0);
 	jt_uring *u = ur_new(rt, ENTRIES, 0);
 	jt_txn *t = txn_new(rt, 0);
-	for (int i = 0; i <= ENTRIES; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
+	um_add_array(t, x, ENTRIES + 1);
 	for (int i = 0; i < ENTRIES; i++) {
 		ur_prep(u, x[i].m.job, NULL, NULL, &sqe);
 		io_uring_prep_nop(sqe);
@@ -112,11 +108,7 @@ static void refused_submit(unsigned ring_flags)
 	jt_runtime *rt = rt_new(JT_RUNTIME_POLL, 0, 0);
 	jt_uring *u = ur_new(rt, 8, ring_flags);
 	jt_txn *t = txn_new(rt, 0);
-	for (int i = 0; i < N + 2; i++) {
-		memset(&x[i], 0, sizeof(x[i]));
-		tm_init(&x[i].m, NULL, "", i);
-		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
-	}
+	um_add_array(t, x, N + 2);
 	/* The builder lends the txn to the refused thread (join orders it). */
 	struct refused_builder b = {.u = u, .x = x, .n = N, .wfd = p[1]};
 	cr_assert_eq(pthread_create(&th, NULL, refused_builder_main, &b), 0);
@@ -145,9 +137,7 @@ static void refused_submit(unsigned ring_flags)
 		io_uring_prep_nop(sqe);
 		cr_assert_eq(jt_uring_submit(u), 1);
 	}
-	tctx_init(&c, NULL, "");
-	c.user = &retired;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c), 0);
+	ur_commit(t, &c, &retired);
 	ur_drive(rt, poll ? u : NULL, &retired, SEC(20));
 	for (int i = 0; i < N; i++) {
 		cr_assert_eq(atomic_load(&x[i].m.n_done), 1);
@@ -207,9 +197,7 @@ Test(uring_queue, an_overflowing_cq_loses_no_completion)
 	struct pollfd pfd = {.fd = jt_uring_fd(u), .events = POLLIN};
 	cr_assert_eq(poll(&pfd, 1, 5000), 1, "completions waiting, fd not readable");
 	cr_assert_eq(jt_uring_reap(u, 0), N, "a completion was lost in the overflow");
-	tctx_init(&c, NULL, "");
-	c.user = &retired;
-	cr_assert_eq(jt_txn_commit(t, ur_flag_done, &c), 0);
+	ur_commit(t, &c, &retired);
 	ur_drive(rt, u, &retired, SEC(20));
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(atomic_load(&x[i].m.n_done), 1);

@@ -161,6 +161,16 @@ struct um {
 	atomic_int *retired; /* set by the txn's done, when used */
 };
 
+/* Add n members x[0..n) to t, each zeroed, tm_init'ed (index i), TM_OPS_NOPREP. */
+static inline void um_add_array(jt_txn *t, struct um *x, int n)
+{
+	for (int i = 0; i < n; i++) {
+		memset(&x[i], 0, sizeof(x[i]));
+		tm_init(&x[i].m, NULL, "", i);
+		tm_add(t, &x[i].m, &TM_OPS_NOPREP);
+	}
+}
+
 static inline int um_check_len(void *arg, int res)
 {
 	struct um *x = arg;
@@ -179,6 +189,14 @@ static inline void ur_flag_done(void *opaque, int status)
 	tctx_done(opaque, status);
 	if (c->user)
 		atomic_store((atomic_int *)c->user, 1);
+}
+
+/* Commit t with a txn done (c, tctx_init'ed) that sets *retired. */
+static inline void ur_commit(jt_txn *t, struct tctx *c, atomic_int *retired)
+{
+	tctx_init(c, NULL, "");
+	c->user = retired;
+	cr_assert_eq(jt_txn_commit(t, ur_flag_done, c), 0);
 }
 
 #endif /* JT_URING_TEST_UTIL_H */
