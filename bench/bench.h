@@ -36,6 +36,7 @@ enum bench_workload {
 	WL_SOAK,          /* long mixed run: throughput, RSS, txns in flight over time */
 	WL_DISPATCH,      /* txns/s one pinned dispatcher retires, queue kept full */
 	WL_DISPATCH_POLL, /* the same, a pinned thread in jt_runtime_poll */
+	WL_URING,         /* group commit through io_uring vs leader/follower (wl_uring.c) */
 	WL_COUNT
 };
 enum bench_format { FMT_TEXT, FMT_JSON, FMT_CSV };
@@ -147,6 +148,10 @@ void wl_soak(const struct bench_impl *impl, const struct wl_params *p, struct ru
 void wl_dispatch(const struct bench_impl *impl, const struct wl_params *p, struct run_result *out);
 void wl_dispatch_poll(const struct bench_impl *impl, const struct wl_params *p,
                       struct run_result *out);
+
+/* wl_uring.c: the whole uring workload (its own runs and table); 0 or 1 (a
+ * verification failed). Only when named: it writes files, needs io_uring. */
+int bench_uring_run(const struct bench_opts *o);
 
 /* Resident set size of this process, KiB (/proc/self/statm); 0 if unknown. */
 uint64_t bench_rss_kib(void);

@@ -47,6 +47,8 @@ static const struct {
         [WL_DISPATCH] = {"dispatch", wl_dispatch},
         /* the same, poll mode */
         [WL_DISPATCH_POLL] = {"dispatch-poll", wl_dispatch_poll},
+        /* io_uring group commit: its own runs and table (main, wl_uring.c) */
+        [WL_URING] = {"uring", NULL},
 };
 
 const char *bench_workload_name(enum bench_workload w)
@@ -93,8 +95,8 @@ static void usage(FILE *f)
 	        "65536)\n"
 	        "  --soak-seconds S length of the soak run (default 20; quick 1)\n"
 	        "  --workload       fanin, pool, build, latency, scaling, growth, idle, soak,\n"
-	        "                   dispatch, dispatch-poll\n"
-	        "                   (default: all)\n"
+	        "                   dispatch, dispatch-poll, uring\n"
+	        "                   (default: all but uring; bench/wl_uring.c)\n"
 	        "  --json, --csv    machine-readable results on stdout instead of the table\n"
 	        "  --csv-file PATH  also write the CSV to PATH\n"
 	        "  --no-peers       run jobtxn only (strace -c of jobtxn alone)\n"
@@ -176,7 +178,7 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 
 	*o = (struct bench_opts){.threads = 2,
 	                         .max_threads = cpus > 0 && cpus <= 16 ? 2 * (unsigned)cpus : 32,
-	                         .workloads = (1u << WL_COUNT) - 1,
+	                         .workloads = ((1u << WL_COUNT) - 1) & ~(1u << WL_URING),
 	                         .pin = true};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		char *end;
@@ -530,6 +532,16 @@ int main(int argc, char **argv)
 	char uv_threads[16];
 
 	parse_opts(argc, argv, &o);
+	if (o.workloads & (1u << WL_URING)) { /* its own runs and table (wl_uring.c) */
+#ifdef JT_BENCH_URING
+		errors = (unsigned)bench_uring_run(&o);
+#else
+		fprintf(stderr, "jt-bench: built without liburing: no uring workload\n");
+		return 64;
+#endif
+		if (o.workloads == (1u << WL_URING))
+			return errors ? 1 : 0;
+	}
 	/* libuv reads it once, when its pool starts: our worker count */
 	snprintf(uv_threads, sizeof(uv_threads), "%u", o.threads);
 	setenv("UV_THREADPOOL_SIZE", uv_threads, 1);

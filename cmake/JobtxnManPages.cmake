@@ -7,12 +7,41 @@
 # Run as a script: cmake -DHEADER=... -DOUT_DIR=... -DVERSION=... -P JobtxnManPages.cmake
 # tests/docs/check_man_pages.sh checks that every symbol the library
 # exports has its page.
+#
+# The same for another public header of the project (include/jobtxn_uring.h):
+# -DPAGE=jobtxn_uring (the overview page; default jobtxn) -DLIB=jobtxn_uring
+# (-l name and pkg-config module; default jobtxn) -DPC=jobtxn-uring
+# -DCMAKE_TARGET=jobtxn::uring -DCMAKE_TARGET_STATIC=jobtxn::uring_static -DTYPES_START=<the
+# typedef line where its types begin> -DSUMMARY=<the overview's NAME line>.
 
 cmake_minimum_required(VERSION 3.25)
 
 if(NOT HEADER OR NOT OUT_DIR OR NOT VERSION)
   message(FATAL_ERROR "usage: cmake -DHEADER=jobtxn.h -DOUT_DIR=dir -DVERSION=x.y.z -P ${CMAKE_CURRENT_LIST_FILE}")
 endif()
+if(NOT PAGE)
+  set(PAGE jobtxn)
+endif()
+if(NOT LIB)
+  set(LIB jobtxn)
+endif()
+if(NOT PC)
+  set(PC jobtxn)
+endif()
+if(NOT CMAKE_TARGET)
+  set(CMAKE_TARGET jobtxn::jobtxn)
+endif()
+if(NOT CMAKE_TARGET_STATIC)
+  set(CMAKE_TARGET_STATIC jobtxn::jobtxn_static)
+endif()
+if(NOT TYPES_START)
+  set(TYPES_START "^typedef struct jt_runtime jt_runtime")
+endif()
+if(NOT SUMMARY)
+  set(SUMMARY "lock-free job completion runtime: transactional completion callbacks")
+endif()
+get_filename_component(INCLUDE "${HEADER}" NAME)
+string(REPLACE "-" "\\-" PC_ROFF "${PC}")
 
 set(SEMI "@JT_SEMICOLON@")
 file(READ "${HEADER}" text)
@@ -91,7 +120,7 @@ foreach(line IN LISTS lines)
       continue()
     endif()
   else()
-    if(line MATCHES "^typedef struct jt_runtime jt_runtime")
+    if(line MATCHES "${TYPES_START}")
       set(in_types TRUE)
     endif()
     if(in_types)
@@ -121,10 +150,10 @@ foreach(line IN LISTS lines)
   set(summary "${CMAKE_MATCH_1}")
   string(REGEX REPLACE "^(.*[^ ]) *$" "\\1" summary "${summary}")
   jt_page_header("${name}" "${summary}" page)
-  string(APPEND page ".SH SYNOPSIS\n.nf\n.B #include <jobtxn.h>\n.PP\n${proto}\n.fi\n.PP\n"
-    "Link with \\fB\\-ljobtxn\\fP (\\fBpkg\\-config \\-\\-libs jobtxn\\fP, or the CMake target \\fBjobtxn::jobtxn\\fP).\n"
+  string(APPEND page ".SH SYNOPSIS\n.nf\n.B #include <${INCLUDE}>\n.PP\n${proto}\n.fi\n.PP\n"
+    "Link with \\fB\\-l${LIB}\\fP (\\fBpkg\\-config \\-\\-libs ${PC_ROFF}\\fP, or the CMake target \\fB${CMAKE_TARGET}\\fP).\n"
     ".SH DESCRIPTION\n.nf\n${comment}.fi\n"
-    ".SH SEE ALSO\n.BR jobtxn (3)\n")
+    ".SH SEE ALSO\n.BR ${PAGE} (3)\n")
   jt_write_page("${name}" "${page}")
   list(APPEND functions "${name}")
 endforeach()
@@ -133,15 +162,15 @@ if(first_comment STREQUAL "" OR types STREQUAL "" OR NOT functions)
   message(FATAL_ERROR "JobtxnManPages: ${HEADER} has no opening comment, types or functions")
 endif()
 
-jt_page_header("jobtxn" "lock-free job completion runtime: transactional completion callbacks" page)
-string(APPEND page ".SH SYNOPSIS\n.nf\n.B #include <jobtxn.h>\n.fi\n.PP\n"
-  "Link with \\fB\\-ljobtxn\\fP (\\fBpkg\\-config \\-\\-libs jobtxn\\fP), or in CMake "
-  "\\fBfind_package(jobtxn)\\fP and the target \\fBjobtxn::jobtxn\\fP or \\fBjobtxn::jobtxn_static\\fP.\n"
+jt_page_header("${PAGE}" "${SUMMARY}" page)
+string(APPEND page ".SH SYNOPSIS\n.nf\n.B #include <${INCLUDE}>\n.fi\n.PP\n"
+  "Link with \\fB\\-l${LIB}\\fP (\\fBpkg\\-config \\-\\-libs ${PC_ROFF}\\fP), or in CMake "
+  "\\fBfind_package(jobtxn)\\fP and the target \\fB${CMAKE_TARGET}\\fP or \\fB${CMAKE_TARGET_STATIC}\\fP.\n"
   ".SH DESCRIPTION\n.nf\n${first_comment}.fi\n"
   ".SH TYPES\n.nf\n${types}.fi\n"
   ".SH FUNCTIONS\nEach has its own page.\n.PP\n")
 foreach(name IN LISTS functions)
   string(APPEND page ".BR ${name} (3)\n.br\n")
 endforeach()
-string(APPEND page ".SH SEE ALSO\nIn the source tree: docs/guide.md (concepts, thread model, error table, examples, tracing), docs/design.md (how it works), docs/contract\\-notes.md (where jobtxn refines its contract).\n")
-jt_write_page("jobtxn" "${page}")
+string(APPEND page ".SH SEE ALSO\nIn the source tree: docs/guide.md, docs/uring.md (the io_uring adapter) (concepts, thread model, error table, examples, tracing), docs/design.md (how it works), docs/contract\\-notes.md (where jobtxn refines its contract).\n")
+jt_write_page("${PAGE}" "${page}")

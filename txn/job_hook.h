@@ -27,6 +27,7 @@
 #define JT_JOB_HOOK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "jobtxn.h"
 
@@ -55,5 +56,15 @@ JT_API jt_runtime *jt_private_job_runtime(const jt_job *j);
  * deadlock: -EDEADLK for the adapter's own blocking calls).
  */
 JT_API bool jt_private_runtime_on_dispatcher(const jt_runtime *rt);
+
+/*
+ * jt_private_runtime_alloc / jt_private_runtime_free: allocate and free
+ * through rt's allocator (the user's jt_allocator, or the library default),
+ * so that an adapter's memory follows the same rules as the core's. Any
+ * thread. alloc returns NULL on failure; free takes the size passed to
+ * alloc (NULL p allowed).
+ */
+JT_API void *jt_private_runtime_alloc(jt_runtime *rt, size_t size);
+JT_API void jt_private_runtime_free(jt_runtime *rt, void *p, size_t size);
 
 #endif /* JT_JOB_HOOK_H */

@@ -105,5 +105,54 @@ for e in "${examples[@]}"; do
 	check_static "$work/pc_${e}_static"
 	run "$e" "$work/pc_${e}_static"
 done
+# The io_uring adapter, installed wherever the build found liburing: its
+# files, its exports (jt_uring_* only), its man pages, and its example built
+# and run four ways (find_package jobtxn::uring / uring_static, pkg-config
+# jobtxn-uring shared / --static). Exit 77 of the example: io_uring is
+# unavailable at run time here.
+uring=0
+if pkg-config --exists liburing; then
+	uring=1
+	for f in "$prefix/include/jobtxn_uring.h" "$libdir/libjobtxn_uring.so.0" \
+		"$libdir/libjobtxn_uring.so" "$libdir/libjobtxn_uring.a" "$libdir/pkgconfig/jobtxn-uring.pc" \
+		"$libdir/cmake/jobtxn/jobtxnUringTargets.cmake"; do
+		[ -e "$f" ] || { echo "missing after install: $f"; exit 1; }
+	done
+	if nm -D --defined-only "$libdir/libjobtxn_uring.so.0" | awk '$2 == "T" {print $3}' |
+		grep -v '^jt_uring_[a-z_]*@@JOBTXN_URING_0$'; then
+		echo "libjobtxn_uring: unexpected exported symbols"; exit 1
+	fi
+	for f in jobtxn_uring $(nm -D --defined-only "$libdir/libjobtxn_uring.so.0" |
+		awk '$2 == "T" {sub(/@.*/, "", $3); print $3}'); do
+		[ -f "$prefix/share/man/man3/$f.3" ] || [ -f "$prefix/share/man/man3/$f.3.gz" ] ||
+			{ echo "missing after install: share/man/man3/$f.3"; exit 1; }
+	done
+	run_uring() { # BINARY
+		local out rc=0
+		out=$(LD_LIBRARY_PATH=$libdir "$1") || rc=$?
+		if [ $rc -eq 77 ]; then
+			echo "$1: io_uring unavailable here, skipped"
+		elif [ $rc -ne 0 ] || ! grep -q "the failed batch is not named" <<<"$out"; then
+			echo "$1 failed ($rc): $out"; exit 1
+		fi
+	}
+	[ -x "$work/consumer/uring_group_commit_shared" ] ||
+		{ echo "find_package(jobtxn COMPONENTS uring) did not find jobtxn::uring"; exit 1; }
+	check_shared "$work/consumer/uring_group_commit_shared"
+	run_uring "$work/consumer/uring_group_commit_shared"
+	check_static "$work/consumer/uring_group_commit_static"
+	run_uring "$work/consumer/uring_group_commit_static"
+	cc -o "$work/pc_uring_shared" "$src/examples/uring_group_commit.c" \
+		$(pkg-config --cflags --libs jobtxn-uring) -lpthread
+	check_shared "$work/pc_uring_shared"
+	run_uring "$work/pc_uring_shared"
+	cc -o "$work/pc_uring_static" "$src/examples/uring_group_commit.c" \
+		$(pkg-config --cflags jobtxn-uring) "$libdir/libjobtxn_uring.a" "$libdir/libjobtxn.a" \
+		$(pkg-config --static --libs-only-other --libs-only-l jobtxn-uring |
+			sed -e 's/-ljobtxn_uring\b//' -e 's/-ljobtxn\b//') -lpthread
+	check_static "$work/pc_uring_static"
+	run_uring "$work/pc_uring_static"
+fi
 echo "consumers of $libdir: ${#examples[@]} examples built and ran 4 ways each" \
-	"(find_package shared/static, pkg-config shared/static)"
+	"(find_package shared/static, pkg-config shared/static)" \
+	"$([ $uring = 1 ] && echo "+ uring_group_commit 4 ways")"
