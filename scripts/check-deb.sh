@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
 out=$src/build-deb
-packages=(libjobtxn0 libjobtxn-dev)
+packages=(libjobtxn0 libjobtxn-dev libjobtxn-uring0 libjobtxn-uring-dev)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
 	sudo="sudo"
@@ -49,7 +49,8 @@ for p in "${packages[@]}"; do
 done
 trap purge EXIT
 echo "debian: dpkg -i ${packages[*]}"
-$sudo dpkg -i "$out"/libjobtxn0_*.deb "$out"/libjobtxn-dev_*.deb >/dev/null
+$sudo dpkg -i "$out"/libjobtxn0_*.deb "$out"/libjobtxn-dev_*.deb "$out"/libjobtxn-uring0_*.deb \
+	"$out"/libjobtxn-uring-dev_*.deb >/dev/null
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 tests/install/check_consumers.sh /usr "/usr/lib/$multiarch" "$src" "$out/consumers"
 tests/usdt/check_probes.sh "/usr/lib/$multiarch/libjobtxn.so.0"
