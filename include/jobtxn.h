@@ -209,7 +209,7 @@ struct jt_txn_info {
 	size_t members;
 	size_t jobs_pending; /* armed, not yet completed */
 	int status;
-	uint64_t age_ns; /* since jt_txn_begin */
+	uint64_t age_ns; /* since jt_txn_begin; may read a few ms long (coarse clock) */
 };
 
 /*

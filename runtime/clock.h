@@ -11,6 +11,7 @@
 #define JT_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "atomics/parking.h"
 #if defined(__x86_64__)
@@ -24,6 +25,21 @@ static inline uint64_t jt_clock_ticks(void)
 #else
 	return jt_monotonic_ns();
 #endif
+}
+
+/*
+ * jt_clock_coarse_ns: CLOCK_MONOTONIC_COARSE in nanoseconds: about 4 ns
+ * (half an rdtsc on the development VM) at the resolution of the kernel
+ * tick (a few ms). For ages, not latencies: jt_txn_begin's stamp (an rdtsc
+ * there made one-thread begin..retire 7 % slower, 7.9 against 8.5 M txns/s
+ * in alternating runs, for 23 fewer instructions).
+ */
+static inline uint64_t jt_clock_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 struct jt_clock_calib {

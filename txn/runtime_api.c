@@ -211,8 +211,7 @@ void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out)
 struct foreach_ctx {
 	int (*fn)(const struct jt_txn_info *i, void *arg);
 	void *arg;
-	uint64_t now_ticks;
-	double ticks_per_ns;
+	uint64_t now_ns;
 	int visited;
 };
 
@@ -236,7 +235,7 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	struct foreach_ctx *ctx = arg;
 	jt_txn *t = (jt_txn *)((char *)n - offsetof(jt_txn, reg));
 	struct jt_txn_info info;
-	uint64_t pending, begin_ticks;
+	uint64_t pending, begin_ns;
 
 	/* acquire: pairs with the release store of `live` in jt_txn_begin,
 	 * so the fields below are this use's, not the previous one's; no
@@ -259,12 +258,10 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	info.jobs_pending = t->committing;
 #endif
 	info.status = jt_load_relaxed(&t->status);
-	begin_ticks = jt_load_relaxed(&t->begin_ticks);
-	/* Another CPU's clock may be a few cycles ahead: 0, not 2^64. */
-	info.age_ns =
-	        ctx->now_ticks > begin_ticks
-	                ? (uint64_t)((double)(ctx->now_ticks - begin_ticks) / ctx->ticks_per_ns)
-	                : 0;
+	begin_ns = jt_load_relaxed(&t->begin_ns);
+	/* The begin stamp is coarse (at most a kernel tick early): ages read
+	 * a few ms long, never short, and grow between walks. */
+	info.age_ns = ctx->now_ns > begin_ns ? ctx->now_ns - begin_ns : 0;
 	ctx->visited++;
 	return ctx->fn(&info, ctx->arg);
 }
@@ -280,8 +277,7 @@ int jt_runtime_foreach_txn(jt_runtime *rt, int (*fn)(const struct jt_txn_info *i
 		return -EOWNERDEAD;
 	ctx.fn = fn;
 	ctx.arg = arg;
-	ctx.ticks_per_ns = jt_clock_ticks_per_ns(&rt->clock);
-	ctx.now_ticks = jt_clock_ticks();
+	ctx.now_ns = jt_monotonic_ns();
 	ctx.visited = 0;
 	jt_rcu_read_lock();
 	/* seq_cst, inside the read-side section: the pair with the RMW of a

@@ -270,7 +270,7 @@ int jt_txn_begin(jt_runtime *rt, unsigned flags, jt_txn **out)
 	jt_store_relaxed(&t->members, 0);
 	jt_store_relaxed(&t->flags, (flags & JT_TXN_GROUPED) ? TXN_GROUPED : 0u);
 	jt_store_relaxed(&t->armed, 0);
-	jt_store_relaxed(&t->begin_ticks, jt_clock_ticks());
+	jt_store_relaxed(&t->begin_ns, jt_clock_coarse_ns());
 	/* The bits of the last ops of the previous use: right if the first
 	 * member has those ops, replaced by note_ops if not. */
 	t->member_ops = t->last_bits;

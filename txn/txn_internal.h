@@ -156,7 +156,7 @@ struct jt_txn {
 	_Atomic size_t members;       /* read by introspection */
 	_Atomic uint32_t flags;       /* TXN_GROUPED | TXN_FAILING */
 	_Atomic uint32_t armed;       /* | TXN_ARMED_SEALED; builder: load + store */
-	_Atomic uint64_t begin_ticks; /* introspection's age */
+	_Atomic uint64_t begin_ns; /* introspection's age: coarse clock */
 	uint8_t member_ops;           /* MEMBER_*: what some member's ops have */
 	uint8_t last_bits;            /* MEMBER_* of last_ops */
 	bool committing;              /* builder: inside the setup pass */
