@@ -152,14 +152,14 @@ struct jt_txn {
 			jt_txn *tail;
 		} batch;
 	} u;
-	struct member_chunk *last;    /* the chunk being filled, then the last one used */
-	_Atomic size_t members;       /* read by introspection */
-	_Atomic uint32_t flags;       /* TXN_GROUPED | TXN_FAILING */
-	_Atomic uint32_t armed;       /* | TXN_ARMED_SEALED; builder: load + store */
+	struct member_chunk *last; /* the chunk being filled, then the last one used */
+	_Atomic size_t members;    /* read by introspection */
+	_Atomic uint32_t flags;    /* TXN_GROUPED | TXN_FAILING */
+	_Atomic uint32_t armed;    /* | TXN_ARMED_SEALED; builder: load + store */
 	_Atomic uint64_t begin_ns; /* introspection's age: coarse clock */
-	uint8_t member_ops;           /* MEMBER_*: what some member's ops have */
-	uint8_t last_bits;            /* MEMBER_* of last_ops */
-	bool committing;              /* builder: inside the setup pass */
+	uint8_t member_ops;        /* MEMBER_*: what some member's ops have */
+	uint8_t last_bits;         /* MEMBER_* of last_ops */
+	bool committing;           /* builder: inside the setup pass */
 	/* --- line 4 --- */
 	jt_cacheline_aligned struct member_chunk head; /* the inline member */
 	struct jt_registry_node reg;                   /* linked while allocated */
