@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # soak.sh - the soak tests (CTest label soak) in every flavour, then a table:
-# stress_txn in the release, address+undefined and thread sanitizer builds,
-# and the libFuzzer target (clang, address+undefined), JOBTXN_SOAK_SECONDS
+# stress_txn and stress_uring in the release, address+undefined and thread
+# sanitizer builds (the two side by side, ctest -j), and the libFuzzer target (clang, address+undefined), JOBTXN_SOAK_SECONDS
 # each (default 600: about 45 minutes in all on the 2-core VM).
 #
 #   scripts/soak.sh
@@ -53,10 +53,10 @@ configure() {
 	esac
 }
 
-target_of() {
+targets_of() { # the stress executables (stress_uring when liburing is found)
 	case $1 in
 	fuzz) echo fuzz_txn ;;
-	*) echo stress_txn ;;
+	*) if pkg-config --exists liburing; then echo stress_txn stress_uring; else echo stress_txn; fi ;;
 	esac
 }
 
@@ -68,10 +68,11 @@ for flavour in $flavours; do
 	dir=build-soak-$flavour
 	echo "== soak $flavour ($dir): ${JOBTXN_SOAK_SECONDS} s per test"
 	configure "$flavour" "$dir" >/dev/null
-	cmake --build "$dir" -j"$jobs" --target "$(target_of "$flavour")" >/dev/null
+	# shellcheck disable=SC2046 # one word per target
+	cmake --build "$dir" -j"$jobs" --target $(targets_of "$flavour") >/dev/null
 	summary=$dir/soak-summary.tsv
 	rm -f "$summary"
-	JOBTXN_SOAK_SUMMARY=$PWD/$summary ctest --test-dir "$dir" -L soak --output-on-failure ||
+	JOBTXN_SOAK_SUMMARY=$PWD/$summary ctest --test-dir "$dir" -L soak -j"$jobs" --output-on-failure ||
 		failed=1
 	if [ -f "$summary" ]; then
 		sed "s/^/$flavour\t/" "$summary" >>"$summary_all"

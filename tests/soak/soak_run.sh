@@ -3,6 +3,8 @@
 # -DJOBTXN_SOAK=ON; scripts/soak.sh runs them in every flavour).
 #
 #   soak_run.sh NAME stress EXE [ARG...]       EXE --seconds S ARG...
+#   soak_run.sh NAME checks EXE [ARG...]       the same, counting checks, not
+#                                              txns (stress_uring)
 #   soak_run.sh NAME fuzz EXE SEEDS SCRATCH    libFuzzer for S seconds from
 #                                              SEEDS, new inputs in SCRATCH
 #
@@ -17,7 +19,7 @@
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
-	echo "usage: soak_run.sh NAME stress|fuzz EXE [ARG...]" >&2
+	echo "usage: soak_run.sh NAME stress|checks|fuzz EXE [ARG...]" >&2
 	exit 2
 fi
 name=$1
@@ -35,10 +37,11 @@ log=$PWD/soak-$name.log
 
 status=0
 case $kind in
-stress)
+stress | checks)
 	"$exe" --seconds "$secs" "$@" >"$log" 2>&1 || status=$?
 	result_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
 	unit=txns
+	[ "$kind" = checks ] && unit=checks
 	if [ -n "$result_line" ]; then
 		verified=${result_line%% passed*}
 		failures=${result_line#*passed, }
