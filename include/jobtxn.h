@@ -292,6 +292,9 @@ JT_API void jt_runtime_stats(jt_runtime *rt, struct jt_stats *out);
  * taken and no completion is ever blocked. `fn` must not block for long
  * (it delays memory reclamation) and must not call jt_runtime_destroy
  * (-EDEADLK). A non-zero return from `fn` stops the walk.
+ * Ordering: each snapshot is of one use of one txn, taken while builders
+ * and completers run: its fields may be a few steps apart, but
+ * jobs_pending never exceeds members.
  * Returns how many txns `fn` was called for, or -EINVAL.
  * -EOWNERDEAD: the runtime was inherited across fork() (fork rules: top of
  * this header, jobtxn(3)).

@@ -39,8 +39,10 @@ static int job_arm_as(jt_job *j, uint32_t armed)
 	}
 	jt_store_relaxed(&j->state, armed);
 	/* The hold's bias covers the job until the seal counts it (txn.c,
-	 * point 1). */
-	jt_store_relaxed(&t->armed, n + 1);
+	 * point 1). release: pairs with introspection's acquire load of
+	 * `armed` (visit_txn), so the member jt_txn_add counted is visible
+	 * with the count that includes it; a plain store on x86. */
+	jt_store_release(&t->armed, n + 1);
 	return 0;
 }
 

@@ -215,16 +215,18 @@ struct foreach_ctx {
 	int visited;
 };
 
-/* Armed jobs not yet completed, from the countdown word (txn.c, point 1). */
-static size_t jobs_pending(jt_txn *t, uint64_t pending)
+/* Armed jobs not yet completed, from the countdown word (txn.c, point 1)
+ * and the armed count read before it. */
+static size_t jobs_pending(uint64_t pending, uint32_t armed)
 {
 	uint64_t count = pending_count(pending);
 
 	if (pending_sealed(pending))
 		return (size_t)count; /* the failing bit is not a job */
-	/* Still a bias: completions came off TXN_HOLD, arming did not. */
+	/* Still a bias: completions came off TXN_HOLD, arming did not. A
+	 * completion of a job armed after `armed` was read makes this an
+	 * underestimate, clamped at 0. */
 	uint64_t completed = TXN_HOLD - count;
-	uint32_t armed = jt_load_relaxed(&t->armed) & ~TXN_ARMED_SEALED;
 
 	return armed > completed ? (size_t)(armed - completed) : 0;
 }
@@ -236,6 +238,7 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	jt_txn *t = (jt_txn *)((char *)n - offsetof(jt_txn, reg));
 	struct jt_txn_info info;
 	uint64_t pending, begin_ns;
+	uint32_t armed;
 
 	/* acquire: pairs with the release store of `live` in jt_txn_begin,
 	 * so the fields below are this use's, not the previous one's; no
@@ -243,15 +246,22 @@ static int visit_txn(struct jt_registry_node *n, void *arg)
 	if (!jt_load_acquire(&t->live))
 		return 0; /* not live: in a cache, or being set up */
 	info.id = jt_load_relaxed(&t->id);
-	pending = jt_load_relaxed(&t->pending);
-	if (!(jt_load_relaxed(&t->armed) & TXN_ARMED_SEALED))
+	/* A snapshot never counts more pending jobs than members: `armed`
+	 * first (acquire: pairs with the release store in job_arm_as, so
+	 * every member it counts is in `members` below); then `pending`
+	 * (acquire: pairs with the seal's acq_rel RMW, whose release sequence
+	 * every later RMW on `pending` continues, so a sealed count comes with
+	 * the final `members`). */
+	armed = jt_load_acquire(&t->armed) & ~TXN_ARMED_SEALED;
+	pending = jt_load_acquire(&t->pending);
+	if (!pending_sealed(pending))
 		info.state = JT_TXN_OPEN;
 	else if (pending_count(pending) == 0)
 		info.state = JT_TXN_RETIRING; /* its callbacks are about to run */
 	else
 		info.state = JT_TXN_RUNNING;
 	info.members = jt_load_relaxed(&t->members);
-	info.jobs_pending = jobs_pending(t, pending);
+	info.jobs_pending = jobs_pending(pending, armed);
 #if defined(JOBTXN_TEST_INJECT_RACE) && JOBTXN_TEST_INJECT_RACE == 2
 	/* Test-only known race (tests/race/): read a builder-private flag,
 	 * which jt_txn_commit writes with no ordering. */

@@ -399,7 +399,9 @@ static inline __attribute__((always_inline)) void txn_seal(jt_txn *t, uint8_t re
 	/* Counted before the hold drops, so committed >= retired always; the
 	 * seq_cst RMW of `retired` at a pass end carries it to drain. */
 	jt_fetch_add_relaxed(&bc->committed, 1);
-	jt_store_relaxed(&t->armed, armed | TXN_ARMED_SEALED); /* jt_job_arm refuses */
+	/* release: as job_arm_as's store, for introspection's acquire load
+	 * of `armed` that reads this value. */
+	jt_store_release(&t->armed, armed | TXN_ARMED_SEALED); /* jt_job_arm refuses */
 	if (rt->flags & JT_RUNTIME_ORDERED) {
 		t->ready = false;
 		jt_mpsc_push(&rt->order_queue, &t->order_node);
