@@ -92,4 +92,77 @@ static inline void jt_unpark(_Atomic uint32_t *word)
 		jt_futex_wake(word, 1);
 }
 
+/*
+ * How long a consumer spins before it sleeps: as long as its wake-up costs.
+ *
+ * A consumer that found nothing either spins, paying CPU time until work
+ * comes, or sleeps, and the producer that finds it asleep pays a wake-up
+ * (its system call, then the consumer's latency). Spinning exactly as
+ * long as a wake-up takes never costs more than twice the better of the
+ * two choices, whatever the arrival pattern (the ski-rental argument), and
+ * the wake-up's cost is what differs from one machine to the next (3 to
+ * 46 us on the VM types measured: docs/performance.md). So it is measured,
+ * not configured: the waker stamps the time before its futex_wake, the
+ * consumer reads the stamp when it runs again, and the mean of the recent
+ * samples (a moving average, 1/8 weight to each new one) is the spin.
+ * Before the first sample the spin is 0: the first idle consumer sleeps.
+ *
+ * Only a hint: the words are relaxed; a lost or odd sample moves the spin,
+ * never a wake-up (the Dekker pair above decides those).
+ */
+struct jt_wake_cost {
+	_Atomic uint64_t mean_ns; /* the spin; any thread reads it */
+};
+
+/* Per consumer: the waker's stamp, and when the consumer went to sleep. */
+struct jt_wake_stamp {
+	_Atomic uint64_t woken_ns; /* the waker's */
+	uint64_t parked_ns;        /* the consumer's own */
+};
+
+static inline uint64_t jt_wake_cost_ns(const struct jt_wake_cost *c)
+{
+	/* relaxed: a hint (block comment) */
+	return jt_load_relaxed(&c->mean_ns);
+}
+
+/* jt_unpark_stamped: jt_unpark that stamps the wake-up for its cost. */
+static inline void jt_unpark_stamped(_Atomic uint32_t *word, struct jt_wake_stamp *s)
+{
+	if (jt_load_seq_cst(word) == JT_PARK_ASLEEP &&
+	    jt_xchg_seq_cst(word, JT_PARK_AWAKE) == JT_PARK_ASLEEP) {
+		/* relaxed: read after the futex_wake below returns the
+		 * sleeper to its CPU; a stale stamp is discarded there. */
+		jt_store_relaxed(&s->woken_ns, jt_monotonic_ns());
+		jt_futex_wake(word, 1);
+	}
+}
+
+/*
+ * jt_park_stamped: jt_park that notes the cost of the wake-up it got in
+ * `c`. A stamp older than this sleep (a waker that lost the exchange, or
+ * stamped after an earlier sleep ended) is none of this sleep's.
+ */
+static inline void jt_park_stamped(_Atomic uint32_t *word, struct jt_wake_stamp *s,
+                                   struct jt_wake_cost *c, bool (*has_work)(void *arg), void *arg)
+{
+	uint64_t woken, now;
+
+	s->parked_ns = jt_monotonic_ns();
+	jt_park(word, has_work, arg);
+	/* acq_rel exchange: takes the stamp once (the order is relaxed's
+	 * for the hint; the exchange only empties the word). */
+	woken = jt_xchg_acq_rel(&s->woken_ns, 0);
+	if (woken < s->parked_ns)
+		return;
+	now = jt_monotonic_ns();
+	if (now > woken) {
+		uint64_t mean = jt_load_relaxed(&c->mean_ns);
+
+		/* relaxed: racing updates lose a sample, no more */
+		jt_store_relaxed(&c->mean_ns,
+		                 mean == 0 ? now - woken : mean - mean / 8 + (now - woken) / 8);
+	}
+}
+
 #endif /* JT_PARKING_H */

@@ -152,7 +152,8 @@ struct jt_allocator {
  *   max_inflight    begun but not retired txns; 0 = unbounded
  *   allocator       NULL = the library default (jemalloc)
  *   dispatch_spin_ns  how long an idle dispatcher spins before it sleeps on
- *                   a futex: 0 = default (50 us), negative = never spin
+ *                   a futex: 0 = default (as long as a wake-up of it
+ *                   costs, measured while it runs), negative = never spin
  *   submit_batch    jobs jt_job_submit gathers on a thread before they go to
  *                   a worker with one exchange (see jt_job_submit): 0 =
  *                   default (16), 1 = each at once; at most 1024

@@ -21,13 +21,21 @@
 #include "runtime/thread_start.h"
 
 /*
- * The dispatcher spins on pause instructions only, never yielding: one
- * that yielded through its spin was woken about 20 us late (p50, against
- * 3 us) when the completing thread kept its CPU busy afterwards (a loop
- * that completes, then spins on a flag the done sets; 4000 samples on the
- * 2-vCPU VM); throughput was the same either way (fanin, pool).
+ * The dispatcher's idle protocol: it is its queue's only consumer, so it
+ * is always its searcher (worker_pool.c): idle, it spins for as long as a
+ * wake-up of it costs (atomics/parking.h: jt_wake_cost, measured on this
+ * machine, per runtime), unless the owner fixed a spin (spin_ns != 0),
+ * then sleeps; a poster wakes it only if it sleeps (jt_dispatcher_post).
+ * It spins on pause instructions only, never yielding: one that yielded
+ * through its spin was woken about 20 us late (p50, against 3 us) when the
+ * completing thread kept its CPU busy afterwards (a loop that completes,
+ * then spins on a flag the done sets; 4000 samples on the 2-vCPU VM);
+ * throughput was the same either way (fanin, pool).
  */
-#define DEFAULT_SPIN_NS 50000
+static int64_t idle_spin_ns(const struct jt_dispatcher *d)
+{
+	return d->spin_ns != 0 ? d->spin_ns : (int64_t)jt_wake_cost_ns(&d->wake_cost);
+}
 
 _Thread_local const struct jt_dispatcher *jt_current_dispatcher;
 
@@ -85,8 +93,8 @@ static bool thread_has_work(void *arg)
 
 /*
  * After a short chain the dispatcher waits a little before it splices
- * again: the wait doubles after each chain shorter than BACKOFF_BATCH (up
- * to BACKOFF_MAX pauses, 1.4 us on the development VM) and halves after one
+ * again: the wait doubles after each chain shorter than JT_BACKOFF_BATCH (up
+ * to JT_BACKOFF_MAX pauses, 1.4 us on the development VM) and halves after one
  * of twice that. Splicing at once takes the queue's tail line (and the
  * last txn's) from the completers for a chain of one or two txns, and their
  * next push takes it back: a completer and a dispatcher on two CPUs then
@@ -94,8 +102,13 @@ static bool thread_has_work(void *arg)
  * txns/s without the wait, 11.6-12.2 M with it, in alternating runs; the
  * full-queue rate and the latency after idle are the same).
  */
-#define BACKOFF_BATCH 32
-#define BACKOFF_MAX   128
+#ifndef JT_BACKOFF_BATCH
+#define JT_BACKOFF_BATCH 32
+#endif
+#ifndef JT_BACKOFF_MAX
+#define JT_BACKOFF_MAX 128
+#endif
+_Static_assert(JT_BACKOFF_BATCH >= 1, "a chain of 2 x 0 would halve nothing");
 
 static void backoff_pause(unsigned n)
 {
@@ -111,25 +124,27 @@ static void *dispatcher_main(void *arg)
 	jt_current_dispatcher = d;
 	for (;;) {
 		struct jt_mpsc_node *first, *last, *rest;
+		int64_t spin;
 
 		if (jt_mpsc_splice(&d->queue, &first, &last)) {
 			/* No budget: the whole chain and the backlog it made
 			 * ready run, so nothing is left for backlog_ready. */
 			unsigned ran = d->hooks.run(d->hooks.ctx, first, last, 0, &rest);
 
-			if (ran >= 2 * BACKOFF_BATCH)
+			if (ran >= 2 * JT_BACKOFF_BATCH)
 				backoff /= 2;
-			else if (ran < BACKOFF_BATCH && backoff < BACKOFF_MAX)
+			else if (ran < JT_BACKOFF_BATCH && backoff < JT_BACKOFF_MAX)
 				backoff = backoff * 2 + 1;
 			backoff_pause(backoff);
 			continue;
 		}
 		if (jt_load_seq_cst(&d->stop))
 			break;
-		if (jt_spin_for(d->spin_ns, d->spin_ns, thread_has_work, d))
+		spin = idle_spin_ns(d);
+		if (jt_spin_for(spin, spin, thread_has_work, d))
 			continue;
 		backoff = 0;
-		jt_park(&d->wake, thread_has_work, d);
+		jt_park_stamped(&d->wake, &d->stamp, &d->wake_cost, thread_has_work, d);
 	}
 	jt_current_dispatcher = NULL;
 	return NULL;
@@ -144,7 +159,10 @@ int jt_dispatcher_start(struct jt_dispatcher *d, bool poll_mode, int64_t spin_ns
 	jt_store_relaxed(&d->polling, 0);
 	jt_store_relaxed(&d->stop, false);
 	d->poll_mode = poll_mode;
-	d->spin_ns = spin_ns == 0 ? DEFAULT_SPIN_NS : spin_ns;
+	d->spin_ns = spin_ns;
+	jt_store_relaxed(&d->wake_cost.mean_ns, 0);
+	jt_store_relaxed(&d->stamp.woken_ns, 0);
+	d->stamp.parked_ns = 0;
 	d->hooks = *hooks;
 	d->efd = -1;
 	if (poll_mode) {

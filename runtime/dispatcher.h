@@ -5,9 +5,10 @@
  * of them at a time and the dispatcher knows nothing of what they are. Two
  * modes:
  *   thread mode  a thread named `jt-dispatch` runs items as they arrive.
- *                Idle, it spins for spin_ns, then sleeps on a futex; a
- *                poster issues the wake system call only if it finds it
- *                asleep.
+ *                Idle, it spins (for spin_ns, or by default as long as
+ *                a wake-up of it costs, measured: dispatcher.c), then
+ *                sleeps on a futex; a poster issues the wake system call
+ *                only if it finds it asleep.
  *   poll mode    no thread: jt_dispatcher_poll runs items on the caller's
  *                thread; an eventfd is readable whenever work is pending.
  *                The eventfd is written once per idle->busy transition and
@@ -80,7 +81,9 @@ struct jt_dispatcher {
 	_Atomic bool stop;
 	bool poll_mode;
 	int efd;
-	int64_t spin_ns;
+	int64_t spin_ns; /* 0: the measured wake cost */
+	struct jt_wake_stamp stamp;
+	struct jt_wake_cost wake_cost;
 	pthread_t thread;
 	struct jt_dispatcher_hooks hooks;
 };
@@ -120,7 +123,7 @@ static inline void jt_dispatcher_post(struct jt_dispatcher *d, struct jt_mpsc_no
 			jt_dispatcher_signal_poller(d);
 		return;
 	}
-	jt_unpark(&d->wake);
+	jt_unpark_stamped(&d->wake, &d->stamp);
 }
 
 /* The dispatcher whose callbacks this thread runs (thread or poll), if any. */

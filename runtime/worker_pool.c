@@ -12,6 +12,34 @@
  * true sooner; a thief never parks on another's word. A chain's rest goes
  * from owner to thief by an exchange on the owner's `rest` slot, whichever
  * of the two exchanges it first (run_chain).
+ *
+ * The idle protocol (after Go's runtime/proc.go: nmspinning, wakep,
+ * resetspinning, and Tokio's idle.rs: num_searching): a worker that finds
+ * nothing becomes the searcher if there is none (a compare-and-swap of
+ * `searching` from 0 to 1), else it sleeps at once. The searcher passes
+ * over every queue and chain, yielding its CPU between passes, for as long
+ * as a wake-up costs (jt_wake_cost), then sleeps too. At most one worker
+ * spins, however many there are: idle CPU is one core's at most, for one
+ * wake-up's time, and no shared line is written by more than one spinner.
+ * Who wakes whom:
+ *   submitter  after its push, nobody if a worker searches (the searcher
+ *              will find the chain); else the worker pushed to if it
+ *              sleeps, else one sleeper if any.
+ *   searcher   that finds work stops searching, and wakes one sleeper if
+ *              more work is visible than it took (so work spreads one
+ *              worker at a time while there is more of it).
+ *   owner      of a chain whose rest it published: one sleeper, if none
+ *              searches (a thief for an item that may block).
+ * Why no job waits for ever (every push is taken): a push is followed by a
+ * seq_cst load of `searching`. If it saw 0, the target's own park is the
+ * Dekker pair of atomics/parking.h, and a running target takes its queue
+ * after its chain. If it saw 1, the searcher's store of 0 comes later in
+ * the total order, and every path that stores it then loads every queue
+ * (seq_cst): parks_on before sleeping, or other_work before waking one
+ * more; either sees the push. A sleeper counted in `sleepers` re-checks
+ * every queue after it counted itself; a waker that loads its word before
+ * it stored ASLEEP is then before its re-check. tests/model/pool.pml
+ * checks this protocol.
  */
 #include "runtime/worker_pool.h"
 
@@ -20,37 +48,6 @@
 
 #include "atomics/parking.h"
 #include "runtime/thread_start.h"
-
-#define WORKER_SPIN_NS 20000
-
-/*
- * An idle worker pauses this long, then yields between checks: on 2 vCPUs
- * the pool workload runs a submitter, 2 workers and the dispatcher, and a
- * worker that only paused held the submitter off its CPU (pool 2.8-9.7 ->
- * 11.1-13.4 M jobs/s with yielding, 5 alternating runs).
- */
-#define WORKER_PAUSE_NS 500
-
-/*
- * A worker that took a short batch lingers this long before it takes the
- * next one. Taking a batch moves the queue's tail line (and the last
- * node's) to the worker; the submitter's next push moves them back. One
- * job per batch pays both transfers per job: the pool workload (one
- * submitter, two workers) ran 12.5-13 M jobs/s that way, 20-24 M with this
- * linger after batches of fewer than WORKER_SHORT_BATCH.
- * The cost: a job submitted just after a short batch may wait that long.
- */
-#define WORKER_LINGER_NS   1000
-#define WORKER_SHORT_BATCH 16
-
-/*
- * A rest that stayed in place this long: its owner is in a slow item, and
- * the items behind it are worth another worker. Stealing every rest at
- * once split the chains of fast items between the workers, each steal
- * moving their lines to the other CPU (pool workload 30-36 -> 21 M
- * jobs/s).
- */
-#define STEAL_AGE_NS 2000
 
 static _Thread_local unsigned submit_cursor;
 
@@ -77,65 +74,94 @@ static bool take_any(struct jt_worker *self, struct jt_mpsc_node **first,
 {
 	struct jt_worker_pool *p = self->pool;
 
-	if (take_queue(self, first, last))
-		return true;
-	for (unsigned i = 1; i < p->count; i++) {
+	for (unsigned i = 0; i < p->count; i++) {
 		if (take_queue(&p->workers[(self->index + i) % p->count], first, last))
 			return true;
 	}
 	return false;
 }
 
-/* Spin: work is queued anywhere, a rest aged, or stop (seq_cst loads of
- * the own queue and flag: the Dekker pair; the others' are hints). */
-static bool worker_has_work(void *arg)
+/*
+ * One pass of the searcher: work is queued anywhere, another's rest stayed
+ * in place since the last pass (its owner is in a slow item: I/O, a wait;
+ * stealing fast items' rests split their chains between CPUs), or stop.
+ * relaxed: hints; a missed one is its owner's to run, and the re-check
+ * before sleeping (parks_on) is exact.
+ */
+static bool worker_has_work(struct jt_worker *w)
 {
-	struct jt_worker *w = arg;
 	struct jt_worker_pool *p = w->pool;
-	bool aged = false;
 
-	if (!jt_mpsc_empty(&w->queue) || jt_load_seq_cst(&w->stop))
+	if (jt_load_relaxed(&w->stop))
 		return true;
 	for (unsigned i = 0; i < p->count; i++) {
 		struct jt_worker *o = &p->workers[i];
+		struct jt_mpsc_node *r;
 
-		/* relaxed: a hint; a missed one is its owner's to run. */
 		if (jt_load_relaxed(&o->queue.tail) != &o->queue.stub)
 			return true;
-		if (o != w && jt_load_relaxed(&o->rest) != NULL)
-			aged = true;
+		if (o == w || (r = jt_load_relaxed(&o->rest)) == NULL)
+			continue;
+		if (r == w->seen_rest)
+			return true;
+		w->seen_rest = r;
 	}
-	return aged && w->seen_rest != NULL && jt_monotonic_ns() - w->seen_ns >= STEAL_AGE_NS;
+	return false;
+}
+
+/* Search: pass until work shows, or for as long as a wake-up costs. */
+static bool search(struct jt_worker *w)
+{
+	uint64_t spin = jt_wake_cost_ns(&w->pool->wake_cost);
+	uint64_t start = jt_monotonic_ns();
+
+	for (;;) {
+		if (worker_has_work(w))
+			return true;
+		if (jt_monotonic_ns() - start >= spin)
+			return false;
+		/* Between passes: when threads outnumber CPUs, a searcher
+		 * that only paused held the submitter off its CPU for a time
+		 * slice (docs/performance.md). */
+		sched_yield();
+	}
 }
 
 /*
- * The re-check of a worker going to sleep: its own queue (a push wakes it),
- * stop, and every other worker's rest (run_chain wakes a sleeper after it
- * publishes one): seq_cst loads, the Dekker pairs of atomics/parking.h.
- * Another's queue is its own worker's to run.
+ * Work to take: a queue, or a rest but self's. seq_cst loads: the second
+ * half of the Dekker pairs of the file comment, after a store to
+ * `searching` or `wake`.
  */
-static bool parks_on(void *arg)
+static bool other_work(const struct jt_worker *self)
 {
-	struct jt_worker *w = arg;
-	struct jt_worker_pool *p = w->pool;
+	const struct jt_worker_pool *p = self->pool;
 
-	if (!jt_mpsc_empty(&w->queue) || jt_load_seq_cst(&w->stop))
-		return true;
 	for (unsigned i = 0; i < p->count; i++) {
-		if (&p->workers[i] != w && jt_load_seq_cst(&p->workers[i].rest) != NULL)
+		const struct jt_worker *o = &p->workers[i];
+
+		/* The tail alone: the head is its consumer's (batch style:
+		 * a queue is empty when its tail is the stub). */
+		if (jt_load_seq_cst(&o->queue.tail) != &o->queue.stub)
+			return true;
+		if (o != self && jt_load_seq_cst(&o->rest) != NULL)
 			return true;
 	}
 	return false;
 }
 
-static void linger(void)
+/*
+ * The re-check of a worker going to sleep: stop, every queue (a push may
+ * have left it to a searcher that then gave up) and every other worker's
+ * rest (run_chain wakes a sleeper after it publishes one): seq_cst loads,
+ * the Dekker pairs of atomics/parking.h and of the file comment.
+ */
+static bool parks_on(void *arg)
 {
-	uint64_t end = jt_monotonic_ns() + WORKER_LINGER_NS;
+	struct jt_worker *w = arg;
 
-	do {
-		for (int i = 0; i < 8; i++)
-			jt_cpu_relax();
-	} while (jt_monotonic_ns() < end);
+	if (jt_load_seq_cst(&w->stop))
+		return true;
+	return other_work(w);
 }
 
 /*
@@ -157,32 +183,58 @@ static struct jt_mpsc_node *chain_after(struct jt_mpsc_node *n)
 	return next == CHAIN_END ? NULL : next;
 }
 
-/* Wake a sleeping worker to look at our rest (rare: only while workers
- * sleep; a submitter's push wakes its target the same way). */
-__attribute__((noinline)) static void wake_a_sleeper(struct jt_worker *self)
+/* Wake one sleeping worker, from the one after `from` on (a worker that
+ * has not stored ASLEEP yet re-checks after; atomics/parking.h). */
+__attribute__((noinline)) static void wake_a_sleeper(struct jt_worker_pool *p, unsigned from)
 {
-	struct jt_worker_pool *p = self->pool;
+	for (unsigned i = 1; i <= p->count; i++) {
+		struct jt_worker *o = &p->workers[(from + i) % p->count];
 
-	for (unsigned i = 1; i < p->count; i++) {
-		struct jt_worker *o = &p->workers[(self->index + i) % p->count];
-
-		/* seq_cst: after the exchange of our `rest` (run_chain). */
+		/* seq_cst: after the caller's publication (push, rest). */
 		if (jt_load_seq_cst(&o->wake) == JT_PARK_ASLEEP) {
-			jt_unpark(&o->wake);
+			jt_unpark_stamped(&o->wake, &o->stamp);
 			return;
 		}
 	}
 }
 
+/* A worker becomes the searcher if none is (the cap: one at a time). */
+static bool start_search(struct jt_worker_pool *p)
+{
+	uint32_t none = 0;
+
+	/* relaxed load: most tries fail while one searches, without taking
+	 * the line; acq_rel CAS: orders nothing more than the protocol's
+	 * seq_cst store of 0 needs (file comment), which ends the search. */
+	return jt_load_relaxed(&p->searching) == 0 && jt_cas_acq_rel(&p->searching, &none, 1);
+}
+
 /*
- * Run a chain, first .. its CHAIN_END. Before every STEAL_EVERY-th item
+ * The searcher found work (and took it): it stops searching and wakes one
+ * sleeper to search on if more work is there (seq_cst store then loads:
+ * the file comment's Dekker pair).
+ */
+static void stop_search(struct jt_worker *w)
+{
+	struct jt_worker_pool *p = w->pool;
+
+	jt_store_seq_cst(&p->searching, 0);
+	if (jt_load_seq_cst(&p->sleepers) != 0 && other_work(w))
+		wake_a_sleeper(p, w->index);
+}
+
+/*
+ * Run a chain, first .. its CHAIN_END. Before every JT_STEAL_EVERY-th item
  * (the first included) the rest of the chain waits in `rest` (release)
  * and is taken back (exchange) after that item: an idle worker may take it
  * meanwhile (steal_rest), so an item that blocks (I/O, a wait on another
- * item) holds at most STEAL_EVERY - 1 of the items behind it. An exchange
+ * item) holds at most JT_STEAL_EVERY - 1 of the items behind it. An exchange
  * per item cost the pool workload a third of its throughput.
  */
-#define STEAL_EVERY 16
+#ifndef JT_STEAL_EVERY
+#define JT_STEAL_EVERY 16
+#endif
+_Static_assert(JT_STEAL_EVERY >= 1, "a rest at least every chain");
 
 static unsigned run_chain(struct jt_worker *w, struct jt_mpsc_node *n)
 {
@@ -191,7 +243,7 @@ static unsigned run_chain(struct jt_worker *w, struct jt_mpsc_node *n)
 	for (; n != NULL; ran++) {
 		struct jt_mpsc_node *next = chain_after(n);
 
-		if (next == NULL || ran % STEAL_EVERY != 0) {
+		if (next == NULL || ran % JT_STEAL_EVERY != 0) {
 			jt_work_of(n)->run(jt_work_of(n));
 			n = next;
 			continue;
@@ -200,8 +252,9 @@ static unsigned run_chain(struct jt_worker *w, struct jt_mpsc_node *n)
 		 * and the Dekker pair with a worker going to sleep (parks_on):
 		 * either it sees this rest, or we see it asleep and wake it. */
 		jt_xchg_seq_cst(&w->rest, next);
-		if (jt_load_seq_cst(&w->pool->sleepers) != 0)
-			wake_a_sleeper(w);
+		if (jt_load_seq_cst(&w->pool->searching) == 0 &&
+		    jt_load_seq_cst(&w->pool->sleepers) != 0)
+			wake_a_sleeper(w->pool, w->index);
 		jt_work_of(n)->run(jt_work_of(n));
 		/* acq_rel: NULL when a thief took the rest; the pair of the
 		 * thief's exchange in steal_rest. */
@@ -223,8 +276,8 @@ static unsigned run_spliced(struct jt_worker *w, struct jt_mpsc_node *first,
 
 /*
  * An idle worker: take the rest of another's chain (see run_chain) once it
- * has stayed STEAL_AGE_NS, or, `now`, at once (before going to sleep). The
- * thief's `seen_*` note a rest the first time it looks.
+ * stayed in place from one look to the next (worker_has_work notes it
+ * too), or, `now`, at once (before going to sleep).
  */
 static bool steal_rest(struct jt_worker *self, bool now, struct jt_mpsc_node **first)
 {
@@ -239,46 +292,69 @@ static bool steal_rest(struct jt_worker *self, bool now, struct jt_mpsc_node **f
 			continue;
 		if (!now && r != self->seen_rest) {
 			self->seen_rest = r;
-			self->seen_ns = jt_monotonic_ns();
 			continue;
 		}
-		if (!now && jt_monotonic_ns() - self->seen_ns < STEAL_AGE_NS)
-			continue;
 		if ((*first = jt_xchg_acq_rel(&v->rest, (struct jt_mpsc_node *)NULL)) != NULL)
 			return true;
 	}
 	return false;
 }
 
+/* Sleep (the searcher gives up its search first) until woken. */
+static void sleep_worker(struct jt_worker *w, bool searching)
+{
+	struct jt_worker_pool *p = w->pool;
+
+	/* seq_cst: counted before the re-check (parks_on), so that a
+	 * publisher either sees it or is seen (file comment). */
+	jt_fetch_add_seq_cst(&p->sleepers, 1);
+	if (searching)
+		jt_store_seq_cst(&p->searching, 0);
+	jt_park_stamped(&w->wake, &w->stamp, &p->wake_cost, parks_on, w);
+	jt_fetch_sub_relaxed(&p->sleepers, 1);
+}
+
 static void *worker_main(void *arg)
 {
 	struct jt_worker *w = arg;
+	bool searching = false;
 
 	for (;;) {
 		struct jt_mpsc_node *first, *last;
 
 		if (take_any(w, &first, &last)) {
-			if (run_spliced(w, first, last) < WORKER_SHORT_BATCH)
-				linger();
+			if (searching)
+				stop_search(w);
+			searching = false;
+			run_spliced(w, first, last);
 			continue;
 		}
 		if (steal_rest(w, false, &first)) {
+			if (searching)
+				stop_search(w);
+			searching = false;
 			run_chain(w, first);
 			continue;
 		}
-		if (jt_load_seq_cst(&w->stop))
+		if (jt_load_seq_cst(&w->stop)) {
+			if (searching)
+				jt_store_seq_cst(&w->pool->searching, 0);
 			return NULL;
-		if (jt_spin_for(WORKER_SPIN_NS, WORKER_PAUSE_NS, worker_has_work, w))
+		}
+		if (!searching)
+			searching = start_search(w->pool);
+		if (searching && search(w))
 			continue;
-		/* About to sleep: a rest still there is worth taking now. */
-		if (steal_rest(w, true, &first)) {
+		/* The searcher about to sleep: a rest still there is worth
+		 * taking now (no other worker looks for one). */
+		if (searching && steal_rest(w, true, &first)) {
+			stop_search(w);
+			searching = false;
 			run_chain(w, first);
 			continue;
 		}
-		/* seq_cst: before the park's own Dekker store (parks_on). */
-		jt_fetch_add_seq_cst(&w->pool->sleepers, 1);
-		jt_park(&w->wake, parks_on, w);
-		jt_fetch_sub_relaxed(&w->pool->sleepers, 1);
+		sleep_worker(w, searching);
+		searching = false;
 	}
 }
 
@@ -301,6 +377,8 @@ int jt_worker_pool_start(struct jt_worker_pool *p, unsigned count, const struct 
 	p->alloc = alloc;
 	p->chain_done = chain_done;
 	jt_store_relaxed(&p->sleepers, 0);
+	jt_store_relaxed(&p->searching, 0);
+	jt_store_relaxed(&p->wake_cost.mean_ns, 0);
 	p->workers = NULL;
 	if (count == 0)
 		return 0;
@@ -316,7 +394,8 @@ int jt_worker_pool_start(struct jt_worker_pool *p, unsigned count, const struct 
 		jt_store_relaxed(&w->taking, 0);
 		jt_store_relaxed(&w->rest, NULL);
 		w->seen_rest = NULL;
-		w->seen_ns = 0;
+		jt_store_relaxed(&w->stamp.woken_ns, 0);
+		w->stamp.parked_ns = 0;
 		jt_store_relaxed(&w->stop, false);
 		w->index = i;
 		w->pool = p;
@@ -353,7 +432,13 @@ void jt_worker_pool_submit_chain(struct jt_worker_pool *p, struct jt_mpsc_node *
 {
 	struct jt_worker *w = &p->workers[submit_cursor++ % p->count];
 
-	/* The push's seq_cst tail exchange publishes; see atomics/parking.h. */
+	/* The push's seq_cst tail exchange publishes; seq_cst loads after it:
+	 * the Dekker pairs of the file comment and of atomics/parking.h. */
 	jt_mpsc_push_chain(&w->queue, first, last);
-	jt_unpark(&w->wake);
+	if (jt_load_seq_cst(&p->searching) != 0)
+		return; /* the searcher will find it */
+	if (jt_load_seq_cst(&w->wake) == JT_PARK_ASLEEP)
+		jt_unpark_stamped(&w->wake, &w->stamp);
+	else if (jt_load_seq_cst(&p->sleepers) != 0)
+		wake_a_sleeper(p, w->index);
 }

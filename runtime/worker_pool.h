@@ -16,9 +16,12 @@
  *           takes it with one exchange once it stayed there 2 us (the
  *           item is slow: I/O, or a wait); the owner takes it back with
  *           one after the item.
- * An idle worker spins briefly (checking every queue and chain), then
- * parks on its futex word; a submitter wakes the worker it pushed to only
- * if that one sleeps.
+ * Idle workers follow a searching protocol (worker_pool.c), as Go's and
+ * Tokio's schedulers do: at most one worker searches (spins over every
+ * queue and chain) at a time, for as long as a wake-up costs on this
+ * machine (atomics/parking.h: jt_wake_cost); the others sleep at once.
+ * A searcher that finds work wakes a sleeper to search in its place; a
+ * submitter wakes a worker only when none searches and one sleeps.
  */
 #ifndef JT_WORKER_POOL_H
 #define JT_WORKER_POOL_H
@@ -37,6 +40,7 @@ struct jt_worker {
 	 * submitter reading `wake` beside a per-splice `taking`). */
 	jt_cacheline_aligned _Atomic uint32_t wake; /* submitters read it */
 	_Atomic bool stop;
+	struct jt_wake_stamp stamp;                   /* its wakers stamp it */
 	jt_cacheline_aligned _Atomic uint32_t taking; /* a worker is splicing the queue */
 	/* The rest of the chain the worker is running, for thieves. */
 	jt_cacheline_aligned struct jt_mpsc_node *_Atomic rest;
@@ -56,8 +60,12 @@ struct jt_worker_pool {
 	 * work across the items of a chain does it now). */
 	void (*chain_done)(void);
 	unsigned batch; /* the owner's: jobs a submitter gathers per chain */
-	/* Workers asleep, or about to be: a hint for waking one to steal. */
-	jt_cacheline_aligned _Atomic uint32_t sleepers;
+	/* The idle protocol's line, written only when a worker starts or
+	 * stops searching or sleeping (never per job): workers searching
+	 * (0 or 1), workers asleep or about to be, and the spin. */
+	jt_cacheline_aligned _Atomic uint32_t searching;
+	_Atomic uint32_t sleepers;
+	struct jt_wake_cost wake_cost;
 };
 
 /*
