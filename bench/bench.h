@@ -93,6 +93,9 @@ struct bench_impl {
 extern const struct bench_impl bench_impl_jobtxn; /* impl_jobtxn.c */
 extern const struct bench_impl bench_impl_mutex;  /* mutex_peer.c */
 extern const struct bench_impl bench_impl_libuv;  /* libuv_peer.c: pool only */
+#ifdef JT_BENCH_TBB
+extern const struct bench_impl bench_impl_tbb; /* tbb_peer.cc: pool only */
+#endif
 
 /* Parameters of one run. */
 struct wl_params {

@@ -16,7 +16,8 @@
 struct config {
 	enum bench_workload workload;
 	unsigned group, threads;
-	const struct bench_impl *peer; /* also run on it, alternately; NULL: jobtxn only */
+	const struct bench_impl *peer;  /* also run on it, alternately; NULL: jobtxn only */
+	const struct bench_impl *peer2; /* and on this one in the same rounds (pool: TBB) */
 };
 
 typedef void wl_fn(const struct bench_impl *impl, const struct wl_params *p,
@@ -263,6 +264,11 @@ static size_t list_configs(const struct bench_opts *o, struct config *c)
 	const unsigned *fanin_g = fanin_sweep, *build_g = build_sweep, *growth_g = growth_sweep;
 	size_t nfanin = 3, nbuild = 2, ngrowth = 5;
 	const struct bench_impl *mutex = &bench_impl_mutex;
+#ifdef JT_BENCH_TBB
+	const struct bench_impl *pool_peer2 = &bench_impl_tbb;
+#else
+	const struct bench_impl *pool_peer2 = NULL;
+#endif
 	size_t n = 0;
 
 	if (o->group != 0) { /* --group: one G instead of each sweep */
@@ -271,29 +277,31 @@ static size_t list_configs(const struct bench_opts *o, struct config *c)
 	}
 	if (o->workloads & (1u << WL_FANIN))
 		for (size_t i = 0; i < nfanin; i++)
-			c[n++] = (struct config){WL_FANIN, fanin_g[i], o->threads, mutex};
+			c[n++] = (struct config){WL_FANIN, fanin_g[i], o->threads, mutex, NULL};
 	if (o->workloads & (1u << WL_POOL))
-		c[n++] = (struct config){WL_POOL, 64, o->threads, &bench_impl_libuv};
+		for (unsigned g = 64; g <= 4096; g *= 64)
+			c[n++] = (struct config){WL_POOL, g, o->threads, &bench_impl_libuv,
+			                         pool_peer2};
 	if (o->workloads & (1u << WL_BUILD))
 		for (size_t i = 0; i < nbuild; i++)
-			c[n++] = (struct config){WL_BUILD, build_g[i], 1, mutex};
+			c[n++] = (struct config){WL_BUILD, build_g[i], 1, mutex, NULL};
 	if (o->workloads & (1u << WL_LATENCY))
-		c[n++] = (struct config){WL_LATENCY, 1, 1, mutex};
+		c[n++] = (struct config){WL_LATENCY, 1, 1, mutex, NULL};
 	if (o->workloads & (1u << WL_DISPATCH))
-		c[n++] = (struct config){WL_DISPATCH, o->group ? o->group : 1, 1, mutex};
+		c[n++] = (struct config){WL_DISPATCH, o->group ? o->group : 1, 1, mutex, NULL};
 	if (o->workloads & (1u << WL_DISPATCH_POLL))
-		c[n++] = (struct config){WL_DISPATCH_POLL, o->group ? o->group : 1, 1, mutex};
+		c[n++] = (struct config){WL_DISPATCH_POLL, o->group ? o->group : 1, 1, mutex, NULL};
 	if (o->workloads & (1u << WL_SCALING))
 		for (unsigned t = 1; t <= o->max_threads && n < MAX_CONFIGS - 8; t++)
-			c[n++] = (struct config){WL_SCALING, 64, t, mutex};
+			c[n++] = (struct config){WL_SCALING, 64, t, mutex, NULL};
 	if (o->workloads & (1u << WL_GROWTH))
 		for (size_t i = 0; i < ngrowth; i++)
 			if (growth_g[i] <= o->inflight_jobs)
-				c[n++] = (struct config){WL_GROWTH, growth_g[i], 1, mutex};
+				c[n++] = (struct config){WL_GROWTH, growth_g[i], 1, mutex, NULL};
 	if (o->workloads & (1u << WL_IDLE))
-		c[n++] = (struct config){WL_IDLE, 0, o->threads, mutex};
+		c[n++] = (struct config){WL_IDLE, 0, o->threads, mutex, NULL};
 	if (o->workloads & (1u << WL_SOAK))
-		c[n++] = (struct config){WL_SOAK, 0, o->threads, NULL};
+		c[n++] = (struct config){WL_SOAK, 0, o->threads, NULL, NULL};
 	return n;
 }
 
@@ -465,15 +473,42 @@ static void progress(const struct config *c, const char *impl, unsigned run, uns
 	fprintf(stderr, "%s\n", r->errors ? "  ** ERROR **" : "");
 }
 
-/* Runs one configuration: jobtxn, peer, jobtxn, peer, ... Fills 1 or 2 results. */
+/* The per-round ratios of jobtxn (runs jr) over a peer (runs pr) into `jx`. */
+static void round_ratios(const struct config *c, unsigned runs, const struct run_result *jr,
+                         const struct config_result *peer, const struct run_result *pr,
+                         struct config_result *jx)
+{
+	jx->peer = peer->impl;
+	jx->has_ratio = true;
+	jx->ratio = c->workload == WL_LATENCY ? (double)jx->lat_p50_ns / (double)peer->lat_p50_ns
+	                                      : jx->ops_per_s / peer->ops_per_s;
+	jx->run_ratios = malloc(runs * sizeof(double));
+	if (!jx->run_ratios)
+		bench_fatal(__FILE__, __LINE__, "malloc", -ENOMEM);
+	for (unsigned r = 0; r < runs; r++) {
+		double x = run_ratio(c, &jr[r], &pr[r]);
+
+		jx->run_ratios[r] = x;
+		jx->ratio_min = r == 0 || x < jx->ratio_min ? x : jx->ratio_min;
+		jx->ratio_max = r == 0 || x > jx->ratio_max ? x : jx->ratio_max;
+	}
+}
+
+/*
+ * Runs one configuration: jobtxn, peer[, peer2], jobtxn, peer[, peer2], ...
+ * Fills 1, 2 or (with peer2) 4 results: jobtxn with its ratios to peer,
+ * peer, then jobtxn again with its ratios to peer2, and peer2.
+ */
 static size_t run_config(const struct bench_opts *o, const struct config *c,
                          struct config_result *out)
 {
-	const struct bench_impl *impls[2] = {&bench_impl_jobtxn, c->peer};
-	const size_t nimpl = c->peer && !o->no_peers ? 2 : 1;
+	const struct bench_impl *impls[3] = {&bench_impl_jobtxn, c->peer, c->peer2};
+	const size_t nimpl = !c->peer || o->no_peers ? 1 : c->peer2 ? 3 : 2;
 	const unsigned runs = c->workload == WL_SOAK ? 1 : o->runs;
-	struct run_result *rr = calloc(2 * (size_t)runs, sizeof(*rr));
-	char tag[2][96];
+	struct run_result *rr = calloc(3 * (size_t)runs, sizeof(*rr));
+	struct config_result agg[3];
+	char tag[3][96];
+	size_t nout = 0;
 
 	if (!rr)
 		bench_fatal(__FILE__, __LINE__, "calloc", -ENOMEM);
@@ -496,36 +531,34 @@ static size_t run_config(const struct bench_opts *o, const struct config *c,
 		}
 	}
 	for (size_t i = 0; i < nimpl; i++) {
-		aggregate(c, impls[i]->name, runs, &rr[i * runs], &out[i]);
+		aggregate(c, impls[i]->name, runs, &rr[i * runs], &agg[i]);
 		if (c->workload == WL_LATENCY)
-			out[i].lat_samples = o->latency_samples;
+			agg[i].lat_samples = o->latency_samples;
 	}
-	if (nimpl == 2 && c->workload != WL_IDLE) {
-		out[0].peer = c->peer->name;
-		out[0].has_ratio = true;
-		out[0].ratio = c->workload == WL_LATENCY
-		                       ? (double)out[0].lat_p50_ns / (double)out[1].lat_p50_ns
-		                       : out[0].ops_per_s / out[1].ops_per_s;
-		out[0].run_ratios = malloc(runs * sizeof(double));
-		if (!out[0].run_ratios)
-			bench_fatal(__FILE__, __LINE__, "malloc", -ENOMEM);
-		for (unsigned r = 0; r < runs; r++) {
-			double x = run_ratio(c, &rr[r], &rr[runs + r]);
-
-			out[0].run_ratios[r] = x;
-			out[0].ratio_min = r == 0 || x < out[0].ratio_min ? x : out[0].ratio_min;
-			out[0].ratio_max = r == 0 || x > out[0].ratio_max ? x : out[0].ratio_max;
+	out[nout] = agg[0];
+	if (nimpl >= 2 && c->workload != WL_IDLE)
+		round_ratios(c, runs, rr, &agg[1], &rr[runs], &out[nout]);
+	nout++;
+	for (size_t i = 1; i < nimpl; i++) {
+		if (i == 2) { /* jobtxn's row again, against peer2 (its series stays in row 0) */
+			out[nout] = agg[0];
+			out[nout].series = NULL;
+			out[nout].nseries = 0;
+			out[nout].errors = 0;
+			round_ratios(c, runs, rr, &agg[2], &rr[2 * runs], &out[nout]);
+			nout++;
 		}
+		out[nout++] = agg[i];
 	}
 	free(rr);
-	return nimpl;
+	return nout;
 }
 
 int main(int argc, char **argv)
 {
 	struct bench_opts o;
 	struct config configs[MAX_CONFIGS];
-	struct config_result results[2 * MAX_CONFIGS];
+	struct config_result results[3 * MAX_CONFIGS];
 	size_t nconf, nres = 0;
 	unsigned errors = 0;
 	uint64_t t0 = bench_now_ns();

@@ -1,8 +1,8 @@
 # Warnings and sanitizers for jobtxn's own targets only: nothing here reaches
 # a consumer's build through the installed package.
 function(jobtxn_target_options target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
-    -Wmissing-prototypes -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+    $<$<COMPILE_LANGUAGE:C>:-Wstrict-prototypes -Wmissing-prototypes>)
   if(NOT JOBTXN_SANITIZE STREQUAL "")
     target_compile_options(${target} PRIVATE -fsanitize=${JOBTXN_SANITIZE} -fno-omit-frame-pointer -g)
     if(JOBTXN_SANITIZE MATCHES "undefined")

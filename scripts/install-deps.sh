@@ -7,6 +7,7 @@ packages=(
 	cmake gcc make pkg-config liburcu-dev libjemalloc-dev # the library
 	libcriterion-dev clang libclang-rt-14-dev             # the tests, the fuzzer
 	libuv1-dev libglib2.0-dev                             # the event-loop examples, the libuv peer
+	libtbb-dev                                            # the oneTBB peer (bench/tbb_peer.cc)
 	liburing-dev                                          # the io_uring adapter (libjobtxn_uring)
 	systemtap-sdt-dev                                     # USDT probes
 	groff-base                                            # the man page check
