@@ -127,6 +127,8 @@ struct run_result {
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns;
 	/* latency: a bare futex wake of a sleeping thread, same run (the floor) */
 	uint64_t floor_p50_ns, floor_p99_ns, floor_p999_ns, floor_max_ns;
+	/* latency: the same, the sleeper unpinned (on every usable CPU) */
+	uint64_t ufloor_p50_ns, ufloor_p99_ns, ufloor_p999_ns, ufloor_max_ns;
 	double stream_ops_per_s; /* dispatch: the streaming phase (ops_per_s: full queue) */
 	double compl_ops_per_s;  /* dispatch: the completer alone (full phase) */
 	unsigned errors;         /* verification failures, each reported on stderr */
@@ -173,6 +175,8 @@ struct config_result {
 	uint64_t floor_p50_ns, floor_p99_ns, floor_p999_ns, floor_max_ns;    /* the same */
 	double floor_ratio_p50,
 	        floor_ratio_p99; /* median over runs of the run's p50 (p99) / its floor's */
+	uint64_t ufloor_p50_ns, ufloor_p99_ns; /* the unpinned floor's medians */
+	double ufloor_ratio_p50;               /* median over runs of p50 / unpinned floor p50 */
 	unsigned lat_samples;
 	const char *peer; /* the ratio's peer */
 	bool has_ratio;

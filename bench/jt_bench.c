@@ -370,6 +370,18 @@ static double f_over_floor_p99(const struct run_result *r)
 {
 	return (double)r->lat_p99_ns / (double)r->floor_p99_ns;
 }
+static double f_ufloor_p50(const struct run_result *r)
+{
+	return (double)r->ufloor_p50_ns;
+}
+static double f_ufloor_p99(const struct run_result *r)
+{
+	return (double)r->ufloor_p99_ns;
+}
+static double f_over_ufloor_p50(const struct run_result *r)
+{
+	return (double)r->lat_p50_ns / (double)r->ufloor_p50_ns;
+}
 static double f_stream(const struct run_result *r)
 {
 	return r->stream_ops_per_s;
@@ -421,6 +433,9 @@ static void aggregate(const struct config *c, const char *impl, unsigned runs,
 		cr->floor_p999_ns = (uint64_t)median_of(rr, runs, v, f_floor_p999);
 		cr->floor_max_ns = (uint64_t)median_of(rr, runs, v, f_floor_max);
 		cr->floor_ratio_p50 = median_of(rr, runs, v, f_over_floor_p50);
+		cr->ufloor_p50_ns = (uint64_t)median_of(rr, runs, v, f_ufloor_p50);
+		cr->ufloor_p99_ns = (uint64_t)median_of(rr, runs, v, f_ufloor_p99);
+		cr->ufloor_ratio_p50 = median_of(rr, runs, v, f_over_ufloor_p50);
 		cr->floor_ratio_p99 = median_of(rr, runs, v, f_over_floor_p99);
 	} else if (c->workload == WL_IDLE) {
 		cr->cpu_ms_per_s = median_of(rr, runs, v, f_cpu);
@@ -455,9 +470,11 @@ static void progress(const struct config *c, const char *impl, unsigned run, uns
 	        "jt-bench: %-7s G=%-5u T=%-2u %-6s run %u/%u: ", bench_workload_name(c->workload),
 	        c->group, c->threads, impl, run + 1, runs);
 	if (c->workload == WL_LATENCY)
-		fprintf(stderr, "p50 %.1f us, p99 %.1f us; futex floor p50 %.1f us, p99 %.1f us",
+		fprintf(stderr,
+		        "p50 %.1f us, p99 %.1f us; futex floor p50 %.1f us, p99 %.1f us; "
+		        "unpinned floor p50 %.1f us, p99 %.1f us",
 		        r->lat_p50_ns / 1e3, r->lat_p99_ns / 1e3, r->floor_p50_ns / 1e3,
-		        r->floor_p99_ns / 1e3);
+		        r->floor_p99_ns / 1e3, r->ufloor_p50_ns / 1e3, r->ufloor_p99_ns / 1e3);
 	else if (c->workload == WL_IDLE)
 		fprintf(stderr, "%.2f ms CPU per s", r->cpu_ms_per_s);
 	else if (c->workload == WL_DISPATCH || c->workload == WL_DISPATCH_POLL)

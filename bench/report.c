@@ -269,6 +269,10 @@ static void print_targets(const struct config_result *r, size_t n)
 		         ULL(lat->lat_p99_ns), ULL(lat->floor_p99_ns));
 		printf("%-46s %-30s %s\n", "latency p99: <= 1.25x the futex floor", got,
 		       lat->floor_ratio_p99 <= 1.25 ? "yes" : "no");
+		snprintf(got, sizeof(got), "%.2fx (%llu / %llu ns)", lat->ufloor_ratio_p50,
+		         ULL(lat->lat_p50_ns), ULL(lat->ufloor_p50_ns));
+		printf("%-46s %-30s %s\n", "latency p50: <= 1.25x the unpinned floor", got,
+		       lat->ufloor_ratio_p50 <= 1.25 ? "yes" : "no");
 	}
 }
 
@@ -340,7 +344,9 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 		       "idle %d us before each sample\nfutex floor: after each sample, the same "
 		       "idle gap, then one FUTEX_WAKE of a bare thread asleep in FUTEX_WAIT\n"
 		       "(same run; both sleepers pinned to one CPU, the bench thread to another, "
-		       "when 2 CPUs are usable)\nratio = jobtxn/mutex of median p50, < 1: jobtxn "
+		       "when 2 CPUs are usable);\nfutex-u: the same with a sleeper on every "
+		       "usable CPU, never pinned (the floor of a --no-pin run)\nratio = "
+		       "jobtxn/mutex of median p50, < 1: jobtxn "
 		       "faster; /floor = median over runs of each run's p50 (p99) over its floor's "
 		       "(issue 10: <= 1.10 at p50, <= 1.25 at p99)\n\n",
 		       BENCH_LAT_GAP_NS / 1000);
@@ -363,6 +369,9 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 			printf("%-8s %-7s %12s %9llu %9llu %9llu %9llu   (in the %s runs)\n", "",
 			       "futex", samples, ULL(r[i].floor_p50_ns), ULL(r[i].floor_p99_ns),
 			       ULL(r[i].floor_p999_ns), ULL(r[i].floor_max_ns), r[i].impl);
+			printf("%-8s %-7s %12s %9llu %9llu   (the unpinned floor; p50/it: %.2f)\n",
+			       "", "futex-u", samples, ULL(r[i].ufloor_p50_ns),
+			       ULL(r[i].ufloor_p99_ns), r[i].ufloor_ratio_p50);
 		}
 	}
 	print_text_extra(r, n);

@@ -18,6 +18,13 @@
  * (cpu_pin.c): every wake crosses CPUs, as the issue's floor does. (Left
  * unpinned, --no-pin, the scheduler may wake either sleeper on the bench's
  * CPU, as it yields, or on the other: not the same hand-off for both.)
+ *
+ * A second floor, the unpinned one, in the same run: a second bare
+ * sleeper, on every CPU the process may use whatever the pinning, sampled
+ * after the same gap. It is the floor of a hand-off the scheduler places
+ * (the wakee may run on the waker's CPU, or on an idle one that leaves a
+ * shallow sleep), which is what a --no-pin run of the runtime gets; the
+ * pinned floor is the cross-CPU deep-idle wake.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -137,20 +144,27 @@ void wl_latency(const struct bench_impl *impl, const struct wl_params *p, struct
 	const struct timespec gap = {.tv_sec = 0, .tv_nsec = BENCH_LAT_GAP_NS};
 	uint64_t *samples = malloc(n * sizeof(*samples));
 	uint64_t *floor = malloc(n * sizeof(*floor));
-	struct ping pg = {.word = 0};
+	uint64_t *ufloor = malloc(n * sizeof(*ufloor));
+	struct ping pg = {.word = 0}, upg = {.word = 0};
+	cpu_set_t all;
 	struct expect e = {0};
 	struct bench_pin pin;
 	uint64_t t_start = bench_now_ns();
 	void *rt;
 
-	if (!samples || !floor)
+	if (!samples || !floor || !ufloor)
 		bench_fatal(__FILE__, __LINE__, "malloc", -ENOMEM);
+	if (sched_getaffinity(0, sizeof(all), &all) != 0)
+		bench_fatal(__FILE__, __LINE__, "sched_getaffinity", -errno);
 	pin_begin(&pin, p->pin);
 	rt = create_rt(impl, false, 0, 0);
 	pin_dispatcher(&pin, impl->dispatcher_thread);
 	BENCH_CHECK(-pthread_create(&pg.tid, NULL, ping_sleeper, &pg));
 	pthread_setname_np(pg.tid, "jtb-futex-floor");
 	pin_thread(&pin, pg.tid);
+	BENCH_CHECK(-pthread_create(&upg.tid, NULL, ping_sleeper, &upg));
+	pthread_setname_np(upg.tid, "jtb-futex-free");
+	BENCH_CHECK(-pthread_setaffinity_np(upg.tid, sizeof(all), &all));
 	chk_reset(1);
 	atomic_store(&lat_done_id, 0);
 	tls_no_callbacks = true;
@@ -177,18 +191,26 @@ void wl_latency(const struct bench_impl *impl, const struct wl_params *p, struct
 		samples[id] = atomic_load_explicit(&lat_done_ns, memory_order_relaxed) - t0;
 		nanosleep(&gap, NULL);
 		floor[id] = ping_sample(&pg, (uint32_t)(id + 1), impl, rt, p);
+		nanosleep(&gap, NULL);
+		ufloor[id] = ping_sample(&upg, (uint32_t)(id + 1), impl, rt, p);
 	}
 	atomic_store_explicit(&pg.word, PING_QUIT, memory_order_release);
 	futex(&pg.word, FUTEX_WAKE_PRIVATE, 1);
 	pthread_join(pg.tid, NULL);
+	atomic_store_explicit(&upg.word, PING_QUIT, memory_order_release);
+	futex(&upg.word, FUTEX_WAKE_PRIVATE, 1);
+	pthread_join(upg.tid, NULL);
 	drain(impl, rt, p);
 	out->elapsed_ns = bench_now_ns() - t_start;
 	percentiles(samples, n, &out->lat_p50_ns, &out->lat_p99_ns, &out->lat_p999_ns,
 	            &out->lat_max_ns);
 	percentiles(floor, n, &out->floor_p50_ns, &out->floor_p99_ns, &out->floor_p999_ns,
 	            &out->floor_max_ns);
+	percentiles(ufloor, n, &out->ufloor_p50_ns, &out->ufloor_p99_ns, &out->ufloor_p999_ns,
+	            &out->ufloor_max_ns);
 	free(samples);
 	free(floor);
+	free(ufloor);
 	finish(impl, rt, out, p, &e);
 	pin_end(&pin);
 }
