@@ -18,7 +18,7 @@
 
 #include <jobtxn.h>
 
-/* latency: idle gap before each sample, past the dispatcher's 50 us default spin */
+/* latency: idle gap before each sample, past the dispatcher's spin (one wake-up's cost) */
 #define BENCH_LAT_GAP_NS 200000
 /* pool: txns in flight at most (jobtxn max_inflight; the libuv peer's bound) */
 #define POOL_MAX_INFLIGHT 256

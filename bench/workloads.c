@@ -242,7 +242,7 @@ void wl_build(const struct bench_impl *impl, const struct wl_params *p, struct r
 /* ---- idle ---------------------------------------------------------------
  * A threaded runtime (jobtxn: T workers too) with nothing to do. One txn
  * retires first, so the dispatcher has been awake; after a 10 ms settle (its
- * spin is 50 us) the bench sleeps --seconds between two reads of the
+ * spin is one wake-up's cost, tens of us) the bench sleeps --seconds between two reads of the
  * process CPU clock: CPU ms per wall second, every thread of the process
  * (bench threads sleep).
  */

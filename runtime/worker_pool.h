@@ -11,11 +11,11 @@
  *           Taking a queue, owner or thief, is exclusive: a worker wins
  *           the queue's `taking` flag with one exchange per splice, not
  *           per item.
- *   chains  while a worker runs every fourth item of its chain, the rest
- *           of the chain waits in its `rest` slot, where an idle worker
- *           takes it with one exchange once it stayed there 2 us (the
- *           item is slow: I/O, or a wait); the owner takes it back with
- *           one after the item.
+ *   chains  while a worker runs every JT_STEAL_EVERY-th item of its
+ *           chain, the rest of the chain waits in its `rest` slot, where
+ *           an idle worker takes it with one exchange once it saw it
+ *           there on two looks in a row (the item is slow: I/O, or a
+ *           wait); the owner takes it back with one after the item.
  * Idle workers follow a searching protocol (worker_pool.c), as Go's and
  * Tokio's schedulers do: at most one worker searches (spins over every
  * queue and chain) at a time, for as long as a wake-up costs on this
