@@ -250,6 +250,47 @@ Test(pool, blocked_first_job_does_not_hold_its_batch)
 	rt_free(rt);
 }
 
+/*
+ * The idle protocol (worker_pool.c): after a gap (none, shorter than a
+ * wake-up, long enough for both workers to sleep), two jobs sent one at a
+ * time (submit_batch 1) to the two workers, the first blocking until the
+ * second ran: some worker must take the second while the first blocks
+ * (its owner woken by the submitter, or the searcher, or a worker woken by
+ * the searcher that took the first), or the first gives up and the txn
+ * fails. Each wake rule alone is redundant here (removing one still passed
+ * this test); tests/model/pool.pml checks the rules one by one.
+ */
+Test(pool, a_job_for_a_sleeping_worker_runs_while_the_other_blocks)
+{
+	static const long gap_us[] = {0, 100, 2000};
+	struct jt_runtime_opts o;
+	jt_runtime *rt;
+
+	jt_runtime_opts_init(&o);
+	o.workers = 2;
+	o.submit_batch = 1;
+	cr_assert_eq(jt_runtime_create(&o, &rt), 0);
+	for (int round = 0; round < 60; round++) {
+		struct mem m[2];
+		struct blocker b = {.need = 1};
+		int status = 1;
+
+		atomic_init(&b.others, 0);
+		struct timespec gap = {.tv_sec = 0, .tv_nsec = gap_us[round % 3] * 1000};
+
+		nanosleep(&gap, NULL);
+		tm_init_array(m, 2, NULL, "");
+		jt_txn *t = txn_new(rt, 0);
+		tm_add_array(t, m, 2, &TM_OPS_NOPREP);
+		cr_assert_eq(jt_job_submit(m[0].job, wait_for_others, &b), 0);
+		cr_assert_eq(jt_job_submit(m[1].job, count_other, &b), 0);
+		cr_assert_eq(jt_txn_commit_wait(t, SEC(30), &status), 0);
+		cr_assert_eq(status, 0, "round %d (gap %ld us): the second job never ran", round,
+		             gap_us[round % 3]);
+	}
+	rt_free(rt);
+}
+
 /* A full batch goes before the commit: of 2B jobs, at least B (a whole
  * batch, besides any job sent alone to a sleeping worker) run before the
  * txn is committed; the rest go at the commit. */
