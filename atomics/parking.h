@@ -157,11 +157,16 @@ static inline void jt_park_stamped(_Atomic uint32_t *word, struct jt_wake_stamp 
 		return;
 	now = jt_monotonic_ns();
 	if (now > woken) {
-		uint64_t mean = jt_load_relaxed(&c->mean_ns);
+		uint64_t mean = jt_load_relaxed(&c->mean_ns), sample = now - woken;
 
+		/* A sample counts for at most twice the mean: a sleeper that
+		 * was descheduled once (a loaded machine) moves the spin by
+		 * 1/8 of the mean, not by its whole delay; a real change of
+		 * the cost is followed within a few dozen wake-ups. */
+		if (mean != 0 && sample > 2 * mean)
+			sample = 2 * mean;
 		/* relaxed: racing updates lose a sample, no more */
-		jt_store_relaxed(&c->mean_ns,
-		                 mean == 0 ? now - woken : mean - mean / 8 + (now - woken) / 8);
+		jt_store_relaxed(&c->mean_ns, mean == 0 ? sample : mean - mean / 8 + sample / 8);
 	}
 }
 
