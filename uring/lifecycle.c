@@ -1,21 +1,31 @@
 /*
- * lifecycle.c - jt_uring_create and jt_uring_destroy.
+ * lifecycle.c - the ring's life: jt_uring_create and jt_uring_destroy, the
+ * reaper thread's start and stop, and the core's cancel hook, whose part
+ * here is to be safe however late it runs (what it asks for is cancel.c's
+ * protocol). It calls reap.c, submit.c, cancel.c and op_pool.c.
  *
- * Why the ring's memory is freed by a txn's done: the core may call a
- * cancel hook late, after the hooked job completed (it read the job's
- * state just before; txn/job_hook.h), so the hook can still be about to
- * touch the ring and its records when every operation has completed and
- * jt_uring_destroy runs. The hook's own handshake (cancel.c: hooks_active
- * and `closed`) covers a hook that has begun; one that the dispatcher has
- * decided to call but not yet entered is covered by the dispatcher's
- * order: such a hook belongs to a cancel request that the dispatcher took
- * before the barrier txn's retirement, which jt_uring_destroy queues only
- * after every job completed, so the request is run to its end first (one
- * item at a time, in order); a request it takes after the barrier reads
- * the job's state after the completion, sees it complete, and calls no
- * hook. The barrier is begun at create (so destroy cannot fail for want
- * of memory or of a max_inflight slot) and committed, with no member, at
- * destroy; its done frees the records and the ring on the dispatcher.
+ * The hook runs late, by design of the core, when it read the job's state
+ * just before the job completed (txn/job_hook.h): the record may then be
+ * back in the pool, or reused by another job, and jt_uring_destroy may be
+ * running. Three things make that safe:
+ *   - the record: type-stable memory; uring_op_tryget takes a reference
+ *     only while the count is not zero, and the op->job check leaves a
+ *     record reused by another job alone (uring_internal.h);
+ *   - a hook that has begun: it counts itself in hooks_active before it
+ *     reads `closed`, and jt_uring_destroy sets `closed` before it waits
+ *     for hooks_active to drop to 0 (seq_cst both sides: one of the two
+ *     sees the other) and closes the ring;
+ *   - a hook that the dispatcher has decided to call but not yet entered:
+ *     the ring's memory is freed by a txn's done. Such a hook belongs to a
+ *     cancel request that the dispatcher took before the barrier txn's
+ *     retirement, which jt_uring_destroy queues only after every job
+ *     completed, so the request is run to its end first (one item at a
+ *     time, in order); a request it takes after the barrier reads the
+ *     job's state after the completion, sees it complete, and calls no
+ *     hook. The barrier is begun at create (so destroy cannot fail for
+ *     want of memory or of a max_inflight slot) and committed, with no
+ *     member, at destroy; its done frees the records and the ring on the
+ *     dispatcher.
  */
 #include <errno.h>
 #include <sched.h>
@@ -107,7 +117,7 @@ static int reaper_start(struct jt_uring *u)
 	return 0;
 }
 
-/* Threaded mode: let the reaper finish (once live is 0) and join it. */
+/* Threaded mode: let the reaper finish (once incomplete_ops is 0) and join it. */
 static void reaper_stop(struct jt_uring *u)
 {
 	/* seq_cst: pairs with the reaper's load (reap.c). */
@@ -134,6 +144,24 @@ static void ring_free(struct jt_uring *u)
 
 	uring_op_free_all(u);
 	jt_private_runtime_free(rt, u, u->alloc_size);
+}
+
+void uring_cancel_hook(jt_job *j, void *arg)
+{
+	struct uring_op *op = arg;
+	struct jt_uring *u = op->u; /* constant: records stay with their ring */
+
+	/* seq_cst: the Dekker pair with jt_uring_destroy (file comment). */
+	jt_fetch_add_seq_cst(&u->hooks_active, 1);
+	if (jt_load_seq_cst(&u->closed) == 0 && uring_op_tryget(op)) {
+		/* The record is not reused while we hold it; still j's? */
+		if (op->job == j && uring_cancel_wanted(op))
+			uring_request_flush(u);
+		uring_op_put(op);
+	}
+	/* release: the hook's uses of the ring happen before destroy sees
+	 * the count drop to 0. */
+	jt_fetch_sub_acq_rel(&u->hooks_active, 1);
 }
 
 static void barrier_done(void *opaque, int status)
@@ -171,7 +199,7 @@ int jt_uring_create(jt_runtime *rt, const struct jt_uring_opts *o, jt_uring **ou
 	u->sq_slots = slots;
 	u->efd = u->wake_fd = -1;
 	u->alloc_size = size;
-	sq_lock_init(&u->lock);
+	jt_futex_lock_init(&u->lock);
 	err = ring_setup(u);
 	if (err != 0)
 		goto fail_free;
@@ -206,7 +234,7 @@ static void poll_drain(struct jt_uring *u)
 		if (uring_has_backlog(u))
 			uring_request_flush(u);
 		/* acquire: pairs with the reaping decrement (ours, here). */
-		if (jt_load_acquire(&u->live) == 0)
+		if (jt_load_acquire(&u->incomplete_ops) == 0)
 			break;
 		uring_wait_cqe(u);
 	}
@@ -230,7 +258,7 @@ int jt_uring_destroy(jt_uring *u)
 		poll_drain(u);
 	else
 		reaper_stop(u);
-	/* seq_cst: the Dekker pair with the cancel hook (cancel.c). */
+	/* seq_cst: the Dekker pair with the cancel hook (file comment). */
 	jt_store_seq_cst(&u->closed, 1);
 	while (jt_load_seq_cst(&u->hooks_active) != 0)
 		sched_yield();

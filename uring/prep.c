@@ -1,7 +1,8 @@
 /*
- * prep.c - jt_uring_prep: arm a job with the core's cancel hook
- * (txn/job_hook.h) and stage a cleared SQE for it on the calling thread's
- * batch.
+ * prep.c - prepare: jt_uring_prep arms a job with the ring's cancel hook
+ * (lifecycle.c; the core's hook interface, txn/job_hook.h) and stages a
+ * cleared SQE for it on the calling thread's batch. It calls lifecycle.c
+ * (the hook's address), submit.c (the SQ lock) and op_pool.c.
  *
  * The SQE is staged in the operation record, not in the kernel's SQ: the
  * caller fills it after this returns, while other threads may submit, and
@@ -66,7 +67,7 @@ int jt_uring_prep(jt_uring *u, jt_job *j, jt_uring_check_fn *check, void *arg,
 	u->staged++;
 	/* relaxed: read by the reaper and destroy after completions, which
 	 * order it (uring_reap_cqes). */
-	jt_fetch_add_relaxed(&u->live, 1);
+	jt_fetch_add_relaxed(&u->incomplete_ops, 1);
 	/* release: the fields above happen before the reaper's and the
 	 * accounting's acquire loads of st (uring_reap_cqes, submit.c). */
 	jt_store_release(&op->st, 0);

@@ -1,6 +1,8 @@
 /*
- * reap.c - the completion side: CQEs to job completions, in batches, with
- * no lock. One thread at a time consumes the CQ: the reaper `jt-uring`
+ * reap.c - reap: the CQ side. CQEs to job completions, in batches, with
+ * no lock; the reaper thread's loop; jt_uring_reap. It calls submit.c (to
+ * flush a backlog), cancel.c (at a cancel's CQE, and at each operation's
+ * completion) and op_pool.c. One thread at a time consumes the CQ: the reaper `jt-uring`
  * (threaded mode), or the thread inside jt_uring_reap or a poll-mode
  * jt_uring_destroy (the `reaping` flag).
  *
@@ -29,22 +31,16 @@
 #define REAP_BATCH      64
 #define BACKLOG_WAIT_NS 1000000
 
-static _Thread_local const struct jt_uring *reaping_ring;
-
-bool uring_reaping_here(const struct jt_uring *u)
-{
-	return reaping_ring == u;
-}
-
 /* One CQE; returns 1 when it completed a job. */
 static unsigned handle_cqe(struct jt_uring *u, const struct io_uring_cqe *cqe)
 {
-	uintptr_t ud = (uintptr_t)cqe->user_data;
-	struct uring_op *op = (struct uring_op *)(ud & ~UD_TAGS);
+	uint64_t ud = cqe->user_data;
+	struct uring_op *op = ud_op(ud);
+	enum ud_tag tag = ud_tag(ud);
 	jt_job *job;
 	int res = cqe->res, ret;
 
-	if (ud == 0) { /* the reaper's poll on wake_fd */
+	if (ud == UD_WAKE) { /* the reaper's poll on wake_fd */
 		eventfd_t value;
 
 		(void)eventfd_read(u->wake_fd, &value);
@@ -52,22 +48,13 @@ static unsigned handle_cqe(struct jt_uring *u, const struct io_uring_cqe *cqe)
 			jt_store_relaxed(&u->wake_armed, 0); /* ended: re-armed by the next flush */
 		return 0;
 	}
-	if ((ud & UD_TAGS) == UD_TIMER)
-		return 0; /* a retried cancel's delay */
-	if (ud & UD_CANCEL) {
-		/* The target may be out of reach for now (cancel.c): then
-		 * again, later. acquire: pairs with the flush's fetch_or of
-		 * OP_SENT (its uses of the record are over), with
-		 * jt_uring_prep's release store of st (cancel_tries is this
-		 * operation's), and sees our own OP_DONE. */
-		if ((res == -ENOENT || res == -EALREADY) && !(jt_load_acquire(&op->st) & OP_DONE))
-			uring_retry_cancel(op);
-		else
-			uring_op_put(op); /* the cancel's reference */
+	if (tag == UD_CANCEL || tag == UD_TIMER) {
+		uring_cancel_cqe(op, tag, res);
 		return 0;
 	}
-	/* acquire: pairs with jt_uring_prep's release store of st (and the
-	 * RMWs after it): job, check and check_arg are this operation's. */
+	/* UD_OP or UD_NOP. acquire: pairs with jt_uring_prep's release store
+	 * of st (and the RMWs after it): job, check and check_arg are this
+	 * operation's. */
 	(void)jt_load_acquire(&op->st);
 	if (cqe->flags & IORING_CQE_F_MORE) {
 		/* More CQEs follow (multishot, or a zero-copy send's result
@@ -80,20 +67,18 @@ static unsigned handle_cqe(struct jt_uring *u, const struct io_uring_cqe *cqe)
 	}
 	if ((cqe->flags & IORING_CQE_F_NOTIF) && op->has_more_res)
 		res = op->more_res;
-	if (ud & UD_NOP)
-		ret = -ECANCELED; /* it never reached the kernel (submit.c) */
+	if (tag == UD_NOP)
+		ret = -ECANCELED; /* it never reached the kernel (cancel.c) */
 	else if (op->check != NULL)
 		ret = op->check(op->check_arg, res);
 	else
 		ret = res < 0 ? res : 0;
 	job = op->job;
-	/* acq_rel: before the completion reference goes, so that a cancel
-	 * queued from now on is dropped (cancel.c). */
-	jt_fetch_or_acq_rel(&op->st, OP_DONE);
+	uring_cancel_completed(op); /* before the completion reference goes */
 	(void)jt_private_job_complete_hooked(job, ret);
-	/* release: the completion happens before destroy sees live reach 0
-	 * (its acquire loads). */
-	jt_fetch_sub_acq_rel(&u->live, 1);
+	/* release: the completion happens before destroy sees
+	 * incomplete_ops reach 0 (its acquire loads). */
+	jt_fetch_sub_acq_rel(&u->incomplete_ops, 1);
 	uring_op_put(op); /* the completion's reference */
 	return 1;
 }
@@ -143,19 +128,20 @@ void *uring_reaper_main(void *arg)
 {
 	struct jt_uring *u = arg;
 
-	reaping_ring = u;
+	(void)uring_reaping_swap(u);
 	for (;;) {
 		uring_reap_cqes(u, 0);
 		/* The flush also (re)arms the wake-up poll, the reaper's. */
 		if (uring_has_backlog(u) || !jt_load_relaxed(&u->wake_armed))
 			uring_request_flush(u);
-		/* seq_cst: pairs with destroy's store; then live's last
-		 * decrement is ours (relaxed would do; acquire for clarity). */
-		if (jt_load_seq_cst(&u->stop) && jt_load_acquire(&u->live) == 0)
+		/* seq_cst: pairs with destroy's store; then incomplete_ops'
+		 * last decrement is ours (relaxed would do; acquire for
+		 * clarity). */
+		if (jt_load_seq_cst(&u->stop) && jt_load_acquire(&u->incomplete_ops) == 0)
 			break;
 		uring_wait_cqe(u);
 	}
-	reaping_ring = NULL;
+	(void)uring_reaping_swap(NULL);
 	return NULL;
 }
 
@@ -171,14 +157,13 @@ int uring_reap_begin(struct jt_uring *u, bool wait, const struct jt_uring **prev
 		idle = 0;
 		sched_yield();
 	}
-	*prev = reaping_ring; /* a `check` of another ring may reap this one */
-	reaping_ring = u;
+	*prev = uring_reaping_swap(u); /* a `check` of another ring may reap this one */
 	return 0;
 }
 
 void uring_reap_end(struct jt_uring *u, const struct jt_uring *prev)
 {
-	reaping_ring = prev;
+	(void)uring_reaping_swap(prev);
 	jt_store_release(&u->reaping, 0);
 }
 
