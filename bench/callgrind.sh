@@ -8,12 +8,12 @@
 # Prints "impl=<name> G=<g> poll_every=<p> jobs=<n> instr_per_job=<x>" lines
 # (for BUILD_DIR's build; other scripts parse them).
 #
-# Then issue 10's per-call table for this build next to an old commit's:
+# Then the per-call table for this build next to an old commit's:
 # the inclusive instructions of each public call (callgrind_annotate
 # --inclusive=yes on the run with a poll after every txn; the harness calls
 # them through the PLT, so none is inlined into another) divided by the jobs:
 # per txn at G = 1, per job at G = 64; and the whole lifecycle as above. The
-# old commit (default 6906b95, main before issue 10's work) is built once,
+# old commit (default 6906b95, main before the countdown-word and chain rework) is built once,
 # Release, callgrind_lifecycle only, from `git archive` into
 # BUILD_DIR/callgrind-old/<commit>, and reused from there: the same binary
 # gives the same counts, to the instruction.

@@ -142,7 +142,7 @@ static const char dispatch_head[] =
         "  completer:  alone, the full phase's completions, first to last (dispatcher held)\n"
         "  dispatch: the runtime's dispatcher thread; dispatch-poll: a bench thread in\n"
         "  jt_runtime_poll. ratio = jobtxn/mutex of the full-queue medians\n"
-        "  (issue 10: >= 25 M txns/s at G = 1, full queue)\n\n";
+        "  (target: >= 25 M txns/s at G = 1, full queue)\n\n";
 
 static void print_dispatch(const struct config_result *r, size_t n)
 {
@@ -203,7 +203,7 @@ static void print_run_ratios(const struct config_result *r, size_t n)
 	}
 }
 
-/* ---- issue 10's targets, where this run measured them ---- */
+/* ---- the targets, where this run measured them ---- */
 
 static const struct config_result *find(const struct config_result *r, size_t n,
                                         enum bench_workload w, const char *impl, unsigned g)
@@ -239,13 +239,55 @@ static void target_ratio(const struct config_result *c, const char *what, double
 	                            : "no");
 }
 
+/* A dispatch workload's streaming phase has no per-run ratio: the ratio of
+ * the medians, against the mutex peer's run of the same configuration. */
+static void target_stream(const struct config_result *r, size_t n, enum bench_workload w,
+                          const char *what, double goal)
+{
+	const struct config_result *j = find(r, n, w, "jobtxn", 1), *m = find(r, n, w, "mutex", 1);
+	char got[64];
+	double ratio;
+
+	if (!j || !m || m->stream_ops_per_s <= 0)
+		return;
+	ratio = j->stream_ops_per_s / m->stream_ops_per_s;
+	snprintf(got, sizeof(got), "median %.2fx", ratio);
+	printf("%-46s %-30s %s\n", what, got, ratio >= goal ? "median (no per-run ratio)" : "no");
+}
+
+/* The one-job txn: every G = 1 workload >= 1.5x the mutex peer in every
+ * run, and <= 128 bytes per one-job txn in flight, its member included. */
+static void print_one_job_targets(const struct config_result *r, size_t n)
+{
+	const struct config_result *g = find(r, n, WL_GROWTH, "jobtxn", 1);
+	char got[64];
+
+	target_ratio(find(r, n, WL_FANIN, "jobtxn", 1), "fanin G=1: >= 1.5x mutex in every run",
+	             1.5);
+	target_ratio(find(r, n, WL_BUILD, "jobtxn", 1), "build G=1: >= 1.5x mutex in every run",
+	             1.5);
+	target_ratio(find(r, n, WL_GROWTH, "jobtxn", 1), "growth G=1: >= 1.5x mutex in every run",
+	             1.5);
+	target_ratio(find(r, n, WL_DISPATCH, "jobtxn", 1),
+	             "dispatch G=1 full: >= 1.5x mutex in every run", 1.5);
+	target_ratio(find(r, n, WL_DISPATCH_POLL, "jobtxn", 1),
+	             "dispatch-poll G=1 full: >= 1.5x in every run", 1.5);
+	target_stream(r, n, WL_DISPATCH, "dispatch G=1 streaming: >= 1.5x mutex", 1.5);
+	target_stream(r, n, WL_DISPATCH_POLL, "dispatch-poll G=1 streaming: >= 1.5x mutex", 1.5);
+	if (g && g->mem_bytes_per_txn > 0) {
+		snprintf(got, sizeof(got), "%.0f B per txn", g->mem_bytes_per_txn);
+		printf("%-46s %-30s %s\n", "growth G=1: <= 128 B per one-job txn", got,
+		       g->mem_bytes_per_txn <= 128 ? "yes" : "no");
+	}
+}
+
 static void print_targets(const struct config_result *r, size_t n)
 {
 	const struct config_result *d = find(r, n, WL_DISPATCH, "jobtxn", 1);
 	const struct config_result *lat = find(r, n, WL_LATENCY, "jobtxn", 1);
 	char got[64];
 
-	printf("\nIssue 10's timed targets, as measured in this run (medians over the runs; the "
+	printf("\nTimed targets, as measured in this run (medians over the runs; the "
 	       "instruction\ncounts are bench/callgrind.sh's)\n\n%-46s %-30s %s\n",
 	       "target", "measured", "met");
 	if (d) {
@@ -274,6 +316,7 @@ static void print_targets(const struct config_result *r, size_t n)
 		printf("%-46s %-30s %s\n", "latency p50: <= 1.25x the unpinned floor", got,
 		       lat->ufloor_ratio_p50 <= 1.25 ? "yes" : "no");
 	}
+	print_one_job_targets(r, n);
 }
 
 static void print_text(const struct bench_opts *o, const struct config_result *r, size_t n)
@@ -348,7 +391,7 @@ static void print_text(const struct bench_opts *o, const struct config_result *r
 		       "usable CPU, never pinned (the floor of a --no-pin run)\nratio = "
 		       "jobtxn/mutex of median p50, < 1: jobtxn "
 		       "faster; /floor = median over runs of each run's p50 (p99) over its floor's "
-		       "(issue 10: <= 1.10 at p50, <= 1.25 at p99)\n\n",
+		       "(target: <= 1.10 at p50, <= 1.25 at p99)\n\n",
 		       BENCH_LAT_GAP_NS / 1000);
 		printf("%-8s %-7s %12s %9s %9s %9s %9s %7s %10s %10s\n", "workload", "impl",
 		       "samples", "p50 ns", "p99 ns", "p999 ns", "max ns", "ratio", "p50/floor",

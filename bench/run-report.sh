@@ -4,14 +4,14 @@
 # (default bench/results):
 #   jt-bench.txt / .csv  jt-bench, default mode: every workload (dispatch and
 #                        dispatch-poll, latency with its futex floor, the
-#                        per-run ratios, issue 10's targets included), 5
+#                        per-run ratios, the targets table included), 5
 #                        alternating runs of 1 s per configuration and
 #                        implementation, medians (extra arguments go to
 #                        jt-bench)
 #   throughput.png       bench/plot.gp over the CSV
 #   callgrind.txt        instructions per job lifecycle, G = 1 and 64, and
 #                        the per-call table next to commit $CALLGRIND_OLD
-#                        (default 6906b95, main before issue 10's work;
+#                        (default 6906b95, main before the chain rework;
 #                        bench/callgrind.sh)
 #   strace-fanin.txt     strace -f -c of jobtxn's fanin workload alone: every
 #                        system call of the process (builder, completers,

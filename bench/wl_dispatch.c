@@ -1,6 +1,6 @@
 /*
  * wl_dispatch.c - dispatcher saturation: how many txns per second ONE
- * dispatcher retires (issue 10's goal: >= 25 M one-job txns/s here).
+ * dispatcher retires (the target: >= 25 M one-job txns/s here).
  *
  * The dispatcher runs alone on one CPU: `dispatch` pins the runtime's
  * dispatcher thread (impl->dispatcher_thread), `dispatch-poll` a bench

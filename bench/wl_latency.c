@@ -12,7 +12,7 @@
  * bench takes t0 and wakes, with one FUTEX_WAKE, a bare thread asleep in
  * FUTEX_WAIT, which takes t1 as it returns; the bench waits for it the same
  * way. That is the least any hand-off to a sleeping thread costs on this
- * machine: issue 10 wants jobtxn within 10 % of it at p50 and 25 % at p99.
+ * machine: the target is jobtxn within 10 % of it at p50 and 25 % at p99.
  * Both sleepers, the dispatcher and the floor's thread, are pinned to one
  * CPU, the bench thread (and the runtime's other threads) to another
  * (cpu_pin.c): every wake crosses CPUs, as the issue's floor does. (Left
